@@ -1,0 +1,333 @@
+//! The loop: resume every task once per round, then sleep for the smallest guess.
+//!
+//! Mirrors the source's toy `run(tasks)` loop. In CPython the same job belongs to
+//! `BaseEventLoop.run_forever` and `_run_once` (`asyncio/base_events.py`), which
+//! stage 2 rebuilds so that nothing has to guess. Names follow asyncio where the
+//! idea is the same: `create_task`, `run_forever`, `run_until_complete`, `gather`.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::coroutine::{Coroutine, Step};
+
+/// Names one task of one loop: tasks are numbered from 0 in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub usize);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {}", self.0)
+    }
+}
+
+/// A task's result and the loop time at which it completed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completed<T> {
+    /// Which task produced it.
+    pub task: TaskId,
+    /// The loop's clock when the task answered [`Step::Complete`].
+    pub at: Duration,
+    /// The value it completed with.
+    pub value: T,
+}
+
+/// What the loop counted: the price of guessing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rounds made: each round resumes every pending task once.
+    pub rounds: u64,
+    /// Resumes made, in all rounds.
+    pub resumes: u64,
+    /// Resumes that came before the time the task itself asked for, so they
+    /// found nothing to do. A loop that knew the wake-up times (stage 2) would
+    /// not have made them.
+    pub early_resumes: u64,
+    /// Time spent sleeping between rounds.
+    pub slept: Duration,
+}
+
+// ANCHOR: guess_rule
+/// Why a guess was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuessError {
+    /// NaN: no amount of waiting is "about NaN seconds".
+    NotANumber,
+    /// Plus or minus infinity: nothing could ever resume the task on time.
+    NotFinite,
+    /// Finite but longer than a `Duration` can hold (about 584 billion years).
+    TooLong,
+}
+
+/// The rule for turning a coroutine's guess into a wait.
+///
+/// A negative guess means "I am overdue" and counts as zero, as a negative
+/// delay does in asyncio's `call_later`. Zero means "resume me next round".
+pub fn wait_for_guess(guess: f64) -> Result<Duration, GuessError> {
+    if guess.is_nan() {
+        Err(GuessError::NotANumber)
+    } else if guess.is_infinite() {
+        Err(GuessError::NotFinite)
+    } else if guess <= 0.0 {
+        Ok(Duration::ZERO)
+    } else {
+        Duration::try_from_secs_f64(guess).map_err(|_| GuessError::TooLong)
+    }
+}
+// ANCHOR_END: guess_rule
+
+/// Why the loop stopped before its work was done.
+///
+/// The failing task is removed from the loop; the others stay pending, so the
+/// caller may report the error and carry on with `run_forever`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoopError {
+    /// A task answered a guess the loop cannot wait for.
+    BadGuess {
+        /// The task that answered it.
+        task: TaskId,
+        /// What it answered.
+        guess: f64,
+        /// Which rule it broke.
+        problem: GuessError,
+    },
+    /// A task panicked while it was being resumed.
+    Panicked {
+        /// The task that panicked.
+        task: TaskId,
+        /// The panic message, if it was a string.
+        message: String,
+    },
+}
+
+impl fmt::Display for LoopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoopError::BadGuess {
+                task,
+                guess,
+                problem,
+            } => {
+                let why = match problem {
+                    GuessError::NotANumber => "is not a number",
+                    GuessError::NotFinite => "is not finite",
+                    GuessError::TooLong => "is longer than a Duration can hold",
+                };
+                write!(f, "{task} guessed {guess} seconds, which {why}")
+            }
+            LoopError::Panicked { task, message } => write!(f, "{task} panicked: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for LoopError {}
+
+struct Task<T> {
+    id: TaskId,
+    coroutine: Box<dyn Coroutine<Output = T>>,
+    /// The earliest time this task said it could make progress.
+    due: Duration,
+}
+
+/// A loop that runs coroutines by resuming them all, round after round.
+pub struct GuessingLoop<C, T> {
+    clock: C,
+    /// Tasks not yet complete, in creation order: the order of every round.
+    pending: Vec<Task<T>>,
+    /// Indexed by `TaskId`: `Some` once the task completed and until taken.
+    results: Vec<Option<Completed<T>>>,
+    /// Task ids in the order they completed, not yet drained.
+    completion_order: Vec<TaskId>,
+    stats: Stats,
+}
+
+impl<C: Clock, T> GuessingLoop<C, T> {
+    /// An empty loop that reads and sleeps on `clock`.
+    pub fn new(clock: C) -> Self {
+        Self {
+            clock,
+            pending: Vec::new(),
+            results: Vec::new(),
+            completion_order: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// asyncio's `loop.time()`: the loop's clock.
+    pub fn time(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// What the loop has counted so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// How many tasks are not complete yet.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// asyncio's `loop.create_task`: schedule a coroutine. It first runs in the
+    /// next round; creating it runs nothing.
+    pub fn create_task(&mut self, coroutine: impl Coroutine<Output = T> + 'static) -> TaskId {
+        let id = TaskId(self.results.len());
+        self.results.push(None);
+        self.pending.push(Task {
+            id,
+            coroutine: Box::new(coroutine),
+            due: Duration::ZERO,
+        });
+        id
+    }
+
+    // ANCHOR: run_once
+    /// One round: resume every pending task once, in creation order, then
+    /// sleep until the earliest time any of them asked for.
+    pub fn run_once(&mut self) -> Result<(), LoopError> {
+        self.stats.rounds += 1;
+        let mut earliest_due: Option<Duration> = None;
+        let mut failure = None;
+
+        self.pending.retain_mut(|task| {
+            if failure.is_some() {
+                return true; // the round is over; keep the rest for later
+            }
+            let now = self.clock.now();
+            self.stats.resumes += 1;
+            if now < task.due {
+                self.stats.early_resumes += 1;
+            }
+            match resume(task, now) {
+                Ok(Step::NotReady(guess)) => match wait_for_guess(guess) {
+                    Ok(wait) => {
+                        task.due = now + wait;
+                        earliest_due = Some(earliest_due.map_or(task.due, |d| d.min(task.due)));
+                        true
+                    }
+                    Err(problem) => {
+                        let task = task.id;
+                        failure = Some(LoopError::BadGuess {
+                            task,
+                            guess,
+                            problem,
+                        });
+                        false
+                    }
+                },
+                Ok(Step::Complete(value)) => {
+                    let done = Completed {
+                        task: task.id,
+                        at: now,
+                        value,
+                    };
+                    self.results[task.id.0] = Some(done);
+                    self.completion_order.push(task.id);
+                    false
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    false
+                }
+            }
+        });
+
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if let Some(due) = earliest_due {
+            let wait = due.saturating_sub(self.clock.now());
+            if !wait.is_zero() {
+                self.clock.sleep(wait);
+                self.stats.slept += wait;
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: run_once
+
+    /// asyncio's `loop.run_forever`, for a loop that has nothing but tasks:
+    /// rounds until no task is pending. (asyncio's would then wait for I/O or a
+    /// call from another thread; stage 1 has neither, so waiting would be a
+    /// dead loop and it returns instead.)
+    pub fn run_forever(&mut self) -> Result<(), LoopError> {
+        while !self.pending.is_empty() {
+            self.run_once()?;
+        }
+        Ok(())
+    }
+
+    /// asyncio's `loop.run_until_complete`: run rounds until this coroutine is
+    /// complete and return its value. Other tasks advance meanwhile and stay
+    /// pending if they are not done by then.
+    pub fn run_until_complete(
+        &mut self,
+        coroutine: impl Coroutine<Output = T> + 'static,
+    ) -> Result<T, LoopError> {
+        let id = self.create_task(coroutine);
+        loop {
+            if let Some(done) = self.take_result(id) {
+                return Ok(done.value);
+            }
+            self.run_once()?;
+        }
+    }
+
+    /// `asyncio.gather` run to completion: one result per coroutine, in the
+    /// order given, whatever order they completed in.
+    pub fn gather<I, Co>(&mut self, coroutines: I) -> Result<Vec<T>, LoopError>
+    where
+        I: IntoIterator<Item = Co>,
+        Co: Coroutine<Output = T> + 'static,
+    {
+        let ids: Vec<TaskId> = coroutines
+            .into_iter()
+            .map(|c| self.create_task(c))
+            .collect();
+        while ids.iter().any(|&id| self.results[id.0].is_none()) {
+            self.run_once()?;
+        }
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| self.take_result(id))
+            .map(|done| done.value)
+            .collect())
+    }
+
+    /// Take a completed task's result; `None` if it is not complete (or was
+    /// already taken).
+    pub fn take_result(&mut self, id: TaskId) -> Option<Completed<T>> {
+        self.results.get_mut(id.0)?.take()
+    }
+
+    /// Take every result not taken yet, in the order the tasks completed.
+    pub fn drain_completed(&mut self) -> Vec<Completed<T>> {
+        let order = std::mem::take(&mut self.completion_order);
+        order
+            .into_iter()
+            .filter_map(|id| self.take_result(id))
+            .collect()
+    }
+}
+
+/// Resume one task, turning a panic into an error that names the task.
+fn resume<T>(task: &mut Task<T>, now: Duration) -> Result<Step<T>, LoopError> {
+    catch_unwind(AssertUnwindSafe(|| task.coroutine.resume(now))).map_err(|payload| {
+        LoopError::Panicked {
+            task: task.id,
+            message: panic_message(payload.as_ref()),
+        }
+    })
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(a panic payload that is not a string)".to_string()
+    }
+}

@@ -1,0 +1,52 @@
+//! The stage 1 demo: the source's scenarios 1 to 3 on a loop that guesses.
+
+use std::process::ExitCode;
+
+use stage01_generator_loop::scenarios;
+use stage01_generator_loop::{RealClock, Transcript, VirtualClock};
+
+const HELP: &str = "\
+Stage 1: a loop that runs resumable coroutines and sleeps by guessing.
+
+Usage: cargo run -p stage01-generator-loop [-- OPTIONS]
+
+Runs the source's scenarios 1 to 3 (four sleeps; three printers, first with
+the leaky one-channel loop, then with return values, then as async fns) and
+reports how many rounds and resumes the loop made.
+
+Options:
+  --virtual   run on a virtual clock: no real waiting, exact times
+  --help      print this help";
+
+fn main() -> ExitCode {
+    let mut virtual_clock = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--virtual" => virtual_clock = true,
+            "--help" | "-h" => {
+                println!("{HELP}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown option {other:?}; try --help");
+                return ExitCode::from(2);
+            }
+        }
+    }
+
+    let out = Transcript::echoing();
+    let outcome = if virtual_clock {
+        out.say("Stage 1 on the virtual clock (times are exact, nothing waits)\n");
+        scenarios::run_all(VirtualClock::new, &out)
+    } else {
+        out.say("Stage 1 on the real clock (about 13 s; times are measured)\n");
+        scenarios::run_all(RealClock::new, &out)
+    };
+    match outcome {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("the loop stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
