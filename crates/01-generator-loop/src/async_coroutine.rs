@@ -10,6 +10,41 @@
 //! `Poll::Pending` carries no value, so a future cannot *yield* its guess the
 //! way a Python generator does. Here the guess travels sideways, through a
 //! [`Yielder`] that the future and the loop share.
+//!
+//! Python warns at run time about a coroutine that was created and never
+//! awaited. Rust futures are `#[must_use]`, so the compiler catches it; with
+//! the warning made an error, this does not compile:
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! use std::time::Duration;
+//! use stage01_generator_loop::composition::print_every_period;
+//! use stage01_generator_loop::{Transcript, Yielder};
+//!
+//! fn main() {
+//!     let (co, out) = (Yielder::default(), Transcript::new());
+//!     print_every_period(co, "never awaited".into(), Duration::from_secs(1), 1, out);
+//! }
+//! ```
+//!
+//! while the same call handed to a loop does:
+//!
+//! ```
+//! #![deny(unused_must_use)]
+//! use std::time::Duration;
+//! use stage01_generator_loop::composition::print_every_period;
+//! use stage01_generator_loop::{AsyncCoroutine, GuessingLoop, Transcript, VirtualClock};
+//!
+//! fn main() {
+//!     let out = Transcript::new();
+//!     let task = AsyncCoroutine::new(|co| {
+//!         print_every_period(co, "awaited".into(), Duration::from_secs(1), 1, out.clone())
+//!     });
+//!     let result = GuessingLoop::new(VirtualClock::new()).run_until_complete(task);
+//!     assert_eq!(result, Ok("Print 1 over".to_string()));
+//!     assert_eq!(out.lines(), ["  1.000  awaited"]);
+//! }
+//! ```
 
 use std::cell::Cell;
 use std::future::Future;

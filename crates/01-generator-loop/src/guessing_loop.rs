@@ -140,6 +140,8 @@ pub struct GuessingLoop<C, T> {
     results: Vec<Option<Completed<T>>>,
     /// Task ids in the order they completed, not yet drained.
     completion_order: Vec<TaskId>,
+    /// The earliest time a task asked to be resumed at, in the last round.
+    earliest_due: Option<Duration>,
     stats: Stats,
 }
 
@@ -151,6 +153,7 @@ impl<C: Clock, T> GuessingLoop<C, T> {
             pending: Vec::new(),
             results: Vec::new(),
             completion_order: Vec::new(),
+            earliest_due: None,
             stats: Stats::default(),
         }
     }
@@ -184,9 +187,19 @@ impl<C: Clock, T> GuessingLoop<C, T> {
     }
 
     // ANCHOR: run_once
-    /// One round: resume every pending task once, in creation order, then
-    /// sleep until the earliest time any of them asked for.
+    /// One round: sleep until the earliest time a task asked for in the last
+    /// round, then resume every pending task once, in creation order.
+    ///
+    /// Sleeping first, as asyncio's `_run_once` does, means a round that
+    /// completes what the caller waited for returns at once.
     pub fn run_once(&mut self) -> Result<(), LoopError> {
+        if let Some(due) = self.earliest_due.take() {
+            let wait = due.saturating_sub(self.clock.now());
+            if !wait.is_zero() {
+                self.clock.sleep(wait);
+                self.stats.slept += wait;
+            }
+        }
         self.stats.rounds += 1;
         let mut earliest_due: Option<Duration> = None;
         let mut failure = None;
@@ -234,17 +247,15 @@ impl<C: Clock, T> GuessingLoop<C, T> {
             }
         });
 
-        if let Some(error) = failure {
-            return Err(error);
-        }
-        if let Some(due) = earliest_due {
-            let wait = due.saturating_sub(self.clock.now());
-            if !wait.is_zero() {
-                self.clock.sleep(wait);
-                self.stats.slept += wait;
+        match failure {
+            // Tasks after the failure were not resumed and their guesses are
+            // stale, so the next round must not sleep on this one's minimum.
+            Some(error) => Err(error),
+            None => {
+                self.earliest_due = earliest_due;
+                Ok(())
             }
         }
-        Ok(())
     }
     // ANCHOR_END: run_once
 

@@ -5,6 +5,7 @@
 //! compares the exact lines a reader sees when running the demo.
 
 use std::cell::RefCell;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -49,6 +50,38 @@ impl Transcript {
     pub fn lines(&self) -> Vec<String> {
         self.lines.borrow().clone()
     }
+}
+
+/// Compare a program's output with the copy committed at `expected`, which
+/// the book includes. Set `BLESS=1` to rewrite the file from `actual` instead.
+///
+/// # Panics
+/// If they differ (naming the first differing line), or the file is unreadable.
+pub fn assert_matches_file(expected: &Path, actual: &str) {
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(expected, actual).expect("write the blessed output");
+        return;
+    }
+    let committed = std::fs::read_to_string(expected)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", expected.display()));
+    if committed == actual {
+        return;
+    }
+    let (mut old, mut new) = (committed.lines(), actual.lines());
+    for number in 1.. {
+        let (a, b) = (old.next(), new.next());
+        assert_eq!(
+            a,
+            b,
+            "{} differs from the program's output at line {number}; \
+             if the change is intended, rerun with BLESS=1",
+            expected.display()
+        );
+        if a.is_none() {
+            break;
+        }
+    }
+    panic!("{} differs only in line endings", expected.display());
 }
 
 #[cfg(test)]

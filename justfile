@@ -1,0 +1,38 @@
+# Recipes for the workspace. `just` is optional: each recipe is one plain
+# command, and README.md gives them all.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run stage N's demo, e.g. `just run 1 --virtual`.
+run N *ARGS:
+    cargo run -p stage$(basename crates/0{{N}}-*) -- {{ARGS}}
+
+# Run every test of every stage.
+test:
+    cargo test --workspace
+
+# Lint everything, benchmarks included, as CI does.
+lint:
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Serve the book at localhost:3000 and open it.
+book:
+    mdbook serve book --open
+
+# Build the book into book/build.
+book-build:
+    mdbook build book
+
+# Run the benchmarks of stage N, or of every stage.
+bench N="":
+    if [ -z "{{N}}" ]; then cargo bench --workspace --all-features; else cargo bench -p stage$(basename crates/0{{N}}-*) --features bench; fi
+
+# Everything CI checks.
+ci:
+    bash .ci/run

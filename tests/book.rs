@@ -1,0 +1,145 @@
+//! The book's promises about itself: every chapter in SUMMARY.md exists and
+//! every page is in SUMMARY.md; every `{{#include}}` names a file that exists
+//! and an anchor in it (never line numbers, which rot silently); and every
+//! program output the book includes is a committed file that a test compares
+//! with a real run.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn book_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src")
+}
+
+fn pages() -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = fs::read_dir(book_src())
+        .expect("book/src exists")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    pages.sort();
+    pages
+}
+
+/// The targets of the markdown links `[title](target)` in `text`.
+fn link_targets(text: &str) -> Vec<&str> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .collect()
+}
+
+/// One `{{#include path}}` or `{{#include path:anchor}}`, as written.
+struct Include {
+    page: PathBuf,
+    path: String,
+    anchor: Option<String>,
+}
+
+fn includes(page: &Path) -> Vec<Include> {
+    let text = fs::read_to_string(page).unwrap();
+    assert!(
+        !text.contains("{{#rustdoc_include"),
+        "{}: use {{{{#include}}}}: rustdoc_include hides lines from the reader",
+        page.display()
+    );
+    text.split("{{#include ")
+        .skip(1)
+        .map(|rest| {
+            let spec = rest.split("}}").next().unwrap().trim();
+            let (path, anchor) = match spec.split_once(':') {
+                Some((path, anchor)) => (path, Some(anchor.to_string())),
+                None => (spec, None),
+            };
+            Include {
+                page: page.to_path_buf(),
+                path: path.to_string(),
+                anchor,
+            }
+        })
+        .collect()
+}
+
+fn all_includes() -> Vec<Include> {
+    pages().iter().flat_map(|page| includes(page)).collect()
+}
+
+fn resolve(include: &Include) -> PathBuf {
+    include.page.parent().unwrap().join(&include.path)
+}
+
+#[test]
+fn summary_and_pages_agree() {
+    let summary = fs::read_to_string(book_src().join("SUMMARY.md")).unwrap();
+    let listed: Vec<&str> = link_targets(&summary);
+    assert!(!listed.is_empty(), "SUMMARY.md lists no chapter");
+    for target in &listed {
+        assert!(
+            book_src().join(target).is_file(),
+            "SUMMARY.md lists {target}, which does not exist"
+        );
+    }
+    for page in pages() {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name == "SUMMARY.md" || listed.contains(&name),
+            "{name} is not in SUMMARY.md"
+        );
+    }
+}
+
+#[test]
+fn every_include_resolves_to_a_file_and_an_anchor() {
+    let found = all_includes();
+    assert!(!found.is_empty(), "the book includes no code at all");
+    for include in found {
+        let file = resolve(&include);
+        let text = fs::read_to_string(&file).unwrap_or_else(|e| {
+            panic!("{} includes {}: {e}", include.page.display(), include.path)
+        });
+        let Some(anchor) = include.anchor else {
+            continue;
+        };
+        assert!(
+            !anchor.starts_with(|c: char| c.is_ascii_digit()),
+            "{} includes {} by line numbers; use an anchor",
+            include.page.display(),
+            include.path
+        );
+        for marker in [format!("ANCHOR: {anchor}"), format!("ANCHOR_END: {anchor}")] {
+            assert!(
+                text.lines().any(|line| line.trim_end().ends_with(&marker)),
+                "{} includes {}:{anchor}, but the file has no `{marker}`",
+                include.page.display(),
+                include.path
+            );
+        }
+    }
+}
+
+#[test]
+fn every_output_in_the_book_is_checked_by_a_test() {
+    for include in all_includes() {
+        let path = include.path.as_str();
+        if path.ends_with(".rs") || path.ends_with(".py") {
+            continue; // code listings: compiled and run by the tests themselves
+        }
+        let (crate_dir, file_name) = path.split_once("/tests/output/").unwrap_or_else(|| {
+            panic!("{path}: program output must live in a crate's tests/output/")
+        });
+        let tests_dir = include.page.parent().unwrap().join(crate_dir).join("tests");
+        let checked = fs::read_dir(&tests_dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", tests_dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .filter(|test| test.extension().is_some_and(|ext| ext == "rs"))
+            .any(|test| {
+                fs::read_to_string(test)
+                    .unwrap()
+                    .contains(&format!("\"{file_name}\""))
+            });
+        assert!(
+            checked,
+            "{path} is in the book, but no test in {crate_dir}/tests compares it with a run"
+        );
+    }
+}

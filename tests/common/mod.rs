@@ -1,0 +1,46 @@
+//! What the cross-stage tests share: running our Python parity scripts.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Run `tests/parity/<script>` with `python3` and return its standard output,
+/// or `None` (after saying so) when this machine has no `python3`.
+///
+/// # Panics
+/// If the script runs but fails: a broken parity script must not pass.
+pub(crate) fn python_trace(script: &str) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/parity")
+        .join(script);
+    let output = match Command::new("python3").arg(&path).output() {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("skipped: python3 not found, so {script} was not compared");
+            return None;
+        }
+        Err(error) => panic!("cannot start python3: {error}"),
+    };
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8(output.stdout).expect("the script prints UTF-8"))
+}
+
+/// Compare two traces line by line, naming the first line that differs.
+///
+/// # Panics
+/// If they differ in any line or in length.
+pub(crate) fn assert_same_lines(python: &str, rust: &[String]) {
+    let python: Vec<&str> = python.lines().collect();
+    for (number, (p, r)) in python.iter().zip(rust).enumerate() {
+        assert_eq!(
+            p,
+            r,
+            "line {} differs (left: Python, right: Rust)",
+            number + 1
+        );
+    }
+    assert_eq!(python.len(), rust.len(), "the traces differ in length");
+}
