@@ -14,3 +14,29 @@ fn main() {
     }
     println!("\nThe book: mdbook serve book --open");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::STAGES;
+    use std::path::Path;
+
+    /// The list above, the crates on disk and the README's table must agree.
+    #[test]
+    fn every_stage_crate_is_listed_and_in_the_readme() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut on_disk: Vec<String> = std::fs::read_dir(root.join("crates"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.starts_with('0'))
+            .map(|name| format!("stage{name}"))
+            .collect();
+        on_disk.sort();
+        let listed: Vec<&str> = STAGES.iter().map(|(package, _)| *package).collect();
+        assert_eq!(listed, on_disk);
+
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        for package in listed {
+            assert!(readme.contains(&format!("`cargo run -p {package}`")), "{package}");
+        }
+    }
+}

@@ -22,26 +22,6 @@ pub trait Clock {
 }
 // ANCHOR_END: clock
 
-impl<C: Clock + ?Sized> Clock for Box<C> {
-    fn now(&self) -> Duration {
-        (**self).now()
-    }
-
-    fn sleep(&self, duration: Duration) {
-        (**self).sleep(duration);
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for &C {
-    fn now(&self) -> Duration {
-        (**self).now()
-    }
-
-    fn sleep(&self, duration: Duration) {
-        (**self).sleep(duration);
-    }
-}
-
 /// The machine's monotonic clock; `sleep` really blocks.
 #[derive(Debug, Clone, Copy)]
 pub struct RealClock {

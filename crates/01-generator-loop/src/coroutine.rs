@@ -40,11 +40,3 @@ pub trait Coroutine {
     fn resume(&mut self, now: Duration) -> Step<Self::Output>;
 }
 // ANCHOR_END: coroutine
-
-impl<C: Coroutine + ?Sized> Coroutine for Box<C> {
-    type Output = C::Output;
-
-    fn resume(&mut self, now: Duration) -> Step<Self::Output> {
-        (**self).resume(now)
-    }
-}

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::async_coroutine::AsyncCoroutine;
 use crate::clock::Clock;
 use crate::composition::{PrintEveryPeriod, print_every_period};
+use crate::coroutine::Coroutine;
 use crate::guessing_loop::{GuessingLoop, LoopError, Stats};
 use crate::one_channel::{LeakyPrintEveryPeriod, OneChannelTask};
 use crate::sleep::Sleep;
@@ -105,10 +106,19 @@ pub fn composition_leaky<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, 
 /// in the order the tasks were given.
 pub fn composition<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, LoopError> {
     out.say("Scenario 2b: the same printers, results returned and gathered");
-    let mut event_loop = GuessingLoop::new(clock);
     let printers = PRINTERS.map(|(message, period)| {
         PrintEveryPeriod::new(message, period, repeats(period), out.clone())
     });
+    gather_and_report(clock, out, printers)
+}
+
+/// Run the printers with `gather`, print their results, report the counts.
+fn gather_and_report<C, P>(clock: C, out: &Transcript, printers: [P; 3]) -> Result<Stats, LoopError>
+where
+    C: Clock,
+    P: Coroutine<Output = String> + 'static,
+{
+    let mut event_loop = GuessingLoop::new(clock);
     let results = event_loop.gather(printers)?;
     out.say(format!(
         "  results, in argument order: {}",
@@ -123,20 +133,13 @@ pub fn composition<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, LoopEr
 /// Scenario 3: scenario 2b written with `async`/`.await`, on the same loop.
 pub fn composition_async<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, LoopError> {
     out.say("Scenario 3: the same printers as async fns, on the same loop");
-    let mut event_loop = GuessingLoop::new(clock);
     let printers = PRINTERS.map(|(message, period)| {
         let out = out.clone();
         AsyncCoroutine::new(move |co| {
             print_every_period(co, message.to_string(), period, repeats(period), out)
         })
     });
-    let results = event_loop.gather(printers)?;
-    out.say(format!(
-        "  results, in argument order: {}",
-        results.join(", ")
-    ));
-    report(out, event_loop.stats());
-    Ok(event_loop.stats())
+    gather_and_report(clock, out, printers)
 }
 // ANCHOR_END: scenario_3
 
