@@ -36,7 +36,10 @@ mod tests {
 
         let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
         for package in listed {
-            assert!(readme.contains(&format!("`cargo run -p {package}`")), "{package}");
+            assert!(
+                readme.contains(&format!("`cargo run -p {package}`")),
+                "{package}"
+            );
         }
     }
 }

@@ -214,33 +214,21 @@ impl<C: Clock, T> GuessingLoop<C, T> {
                 self.stats.early_resumes += 1;
             }
             match resume(task, now) {
-                Ok(Step::NotReady(guess)) => match wait_for_guess(guess) {
-                    Ok(wait) => {
-                        task.due = now + wait;
-                        earliest_due = Some(earliest_due.map_or(task.due, |d| d.min(task.due)));
-                        true
-                    }
-                    Err(problem) => {
-                        let task = task.id;
-                        failure = Some(LoopError::BadGuess {
-                            task,
-                            guess,
-                            problem,
-                        });
-                        false
-                    }
-                },
-                Ok(Step::Complete(value)) => {
-                    let done = Completed {
-                        task: task.id,
-                        at: now,
+                Outcome::Waiting => {
+                    earliest_due = Some(earliest_due.map_or(task.due, |d| d.min(task.due)));
+                    true
+                }
+                Outcome::Complete(value) => {
+                    let (id, at) = (task.id, now);
+                    self.results[id.0] = Some(Completed {
+                        task: id,
+                        at,
                         value,
-                    };
-                    self.results[task.id.0] = Some(done);
-                    self.completion_order.push(task.id);
+                    });
+                    self.completion_order.push(id);
                     false
                 }
-                Err(error) => {
+                Outcome::Failed(error) => {
                     failure = Some(error);
                     false
                 }
@@ -248,9 +236,7 @@ impl<C: Clock, T> GuessingLoop<C, T> {
         });
 
         match failure {
-            // Tasks after the failure were not resumed and their guesses are
-            // stale, so the next round must not sleep on this one's minimum.
-            Some(error) => Err(error),
+            Some(error) => Err(error), // next round: no sleep, guesses are stale
             None => {
                 self.earliest_due = earliest_due;
                 Ok(())
@@ -323,15 +309,41 @@ impl<C: Clock, T> GuessingLoop<C, T> {
     }
 }
 
-/// Resume one task, turning a panic into an error that names the task.
-fn resume<T>(task: &mut Task<T>, now: Duration) -> Result<Step<T>, LoopError> {
-    catch_unwind(AssertUnwindSafe(|| task.coroutine.resume(now))).map_err(|payload| {
-        LoopError::Panicked {
+/// What one resume did to a task.
+enum Outcome<T> {
+    /// Not ready: `task.due` now says when it expects to be.
+    Waiting,
+    /// Done, with this value.
+    Complete(T),
+    /// Broke a rule or panicked; it must not be resumed again.
+    Failed(LoopError),
+}
+
+// ANCHOR: resume
+/// Resume one task and apply the guess rule to its answer. A panic inside the
+/// task becomes an error that names it, instead of unwinding through the loop.
+fn resume<T>(task: &mut Task<T>, now: Duration) -> Outcome<T> {
+    let answer = catch_unwind(AssertUnwindSafe(|| task.coroutine.resume(now)));
+    match answer {
+        Ok(Step::NotReady(guess)) => match wait_for_guess(guess) {
+            Ok(wait) => {
+                task.due = now + wait;
+                Outcome::Waiting
+            }
+            Err(problem) => Outcome::Failed(LoopError::BadGuess {
+                task: task.id,
+                guess,
+                problem,
+            }),
+        },
+        Ok(Step::Complete(value)) => Outcome::Complete(value),
+        Err(payload) => Outcome::Failed(LoopError::Panicked {
             task: task.id,
             message: panic_message(payload.as_ref()),
-        }
-    })
+        }),
+    }
 }
+// ANCHOR_END: resume
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
