@@ -14,10 +14,11 @@ use stage01_generator_loop::{Coroutine, GuessingLoop, Step, VirtualClock};
 struct NeverReady;
 
 impl Coroutine for NeverReady {
+    type Yield = f64;
     type Output = ();
 
-    fn resume(&mut self, _now: Duration) -> Step<()> {
-        Step::NotReady(1.0)
+    fn resume(&mut self, _now: Duration) -> Step<f64, ()> {
+        Step::Yielded(1.0)
     }
 }
 

@@ -56,79 +56,119 @@ use std::time::Duration;
 use crate::coroutine::{Coroutine, Step};
 use crate::sleep::Sleep;
 
-#[derive(Debug, Default)]
-struct Channel {
+struct Channel<Y> {
     /// The time of the current resume, set by the loop before each poll.
     now: Cell<Duration>,
-    /// The guess the future left before it answered `Pending`.
-    guess: Cell<Option<f64>>,
+    /// What the future yielded before it answered `Pending`.
+    yielded: Cell<Option<Y>>,
 }
 
 // ANCHOR: yielder
-/// The sideways channel between an `async` body and the loop that resumes it.
-#[derive(Debug, Clone, Default)]
-pub struct Yielder {
-    channel: Rc<Channel>,
+/// The sideways channel between an `async` body and the loop that resumes it:
+/// what a Python generator would `yield` travels through here. `Y` is what
+/// the loop expects to be handed; stage 1's loop takes guesses (`f64`).
+pub struct Yielder<Y = f64> {
+    channel: Rc<Channel<Y>>,
 }
 
-impl Yielder {
+impl<Y> Yielder<Y> {
     /// The loop's clock at the current resume.
     pub fn now(&self) -> Duration {
         self.channel.now.get()
     }
 
-    /// Python's `yield from coroutine` (and `await`): run a hand-written
-    /// coroutine inside an `async` body, passing each of its guesses out to
-    /// the loop, and evaluate to its result.
-    pub fn yield_from<C: Coroutine + Unpin>(&self, coroutine: C) -> YieldFrom<C> {
-        YieldFrom {
-            yielder: self.clone(),
-            coroutine,
+    /// Python's bare `yield value`: suspend, handing `value` to the loop, and
+    /// carry on when the loop next resumes this coroutine.
+    pub fn yield_value(&self, value: Y) -> YieldValue<'_, Y> {
+        YieldValue {
+            yielder: self,
+            value: Some(value),
         }
     }
 
-    /// `await sleep(duration)`, built from [`Sleep`].
-    pub fn sleep(&self, duration: Duration) -> YieldFrom<Sleep> {
-        self.yield_from(Sleep::new(duration))
+    /// Python's `yield from coroutine` (and `await`): run a coroutine inside
+    /// an `async` body, yielding whatever it yields, and evaluate to its
+    /// result. It is nothing more than a loop over `yield`.
+    pub async fn yield_from<C>(&self, mut coroutine: C) -> C::Output
+    where
+        C: Coroutine<Yield = Y>,
+    {
+        loop {
+            match coroutine.resume(self.now()) {
+                Step::Yielded(value) => self.yield_value(value).await,
+                Step::Complete(result) => return result,
+            }
+        }
     }
 }
 
-/// The future returned by [`Yielder::yield_from`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` them"]
-pub struct YieldFrom<C> {
-    yielder: Yielder,
-    coroutine: C,
+impl Yielder<f64> {
+    /// `await sleep(duration)`, built from the hand-written [`Sleep`].
+    pub async fn sleep(&self, duration: Duration) -> String {
+        self.yield_from(Sleep::new(duration)).await
+    }
 }
 
-impl<C: Coroutine + Unpin> Future for YieldFrom<C> {
-    type Output = C::Output;
+/// The future returned by [`Yielder::yield_value`]: the first poll hands the
+/// value over and answers `Pending`; the next poll, after the loop has
+/// resumed us, is `Ready`.
+#[must_use = "futures do nothing unless you `.await` them"]
+pub struct YieldValue<'a, Y> {
+    yielder: &'a Yielder<Y>,
+    value: Option<Y>,
+}
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<C::Output> {
-        let now = self.yielder.now();
-        match self.coroutine.resume(now) {
-            Step::NotReady(guess) => {
-                self.yielder.channel.guess.set(Some(guess));
+// The value is only ever moved out whole, never borrowed in place, so moving a
+// `YieldValue` after it was first polled cannot break anything.
+impl<Y> Unpin for YieldValue<'_, Y> {}
+
+impl<Y> Future for YieldValue<'_, Y> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        match this.value.take() {
+            Some(value) => {
+                this.yielder.channel.yielded.set(Some(value));
                 Poll::Pending
             }
-            Step::Complete(value) => Poll::Ready(value),
+            None => Poll::Ready(()),
         }
     }
 }
 // ANCHOR_END: yielder
 
-// ANCHOR: async_coroutine
-/// A future, driven as a [`Coroutine`]: each resume is one `poll`.
-pub struct AsyncCoroutine<F> {
-    future: Pin<Box<F>>,
-    yielder: Yielder,
+impl<Y> Clone for Yielder<Y> {
+    fn clone(&self) -> Self {
+        Self {
+            channel: Rc::clone(&self.channel),
+        }
+    }
 }
 
-impl<F: Future> AsyncCoroutine<F> {
+impl<Y> Default for Yielder<Y> {
+    fn default() -> Self {
+        Self {
+            channel: Rc::new(Channel {
+                now: Cell::new(Duration::ZERO),
+                yielded: Cell::new(None),
+            }),
+        }
+    }
+}
+
+// ANCHOR: async_coroutine
+/// A future, driven as a [`Coroutine`]: each resume is one `poll`.
+pub struct AsyncCoroutine<F, Y = f64> {
+    future: Pin<Box<F>>,
+    yielder: Yielder<Y>,
+}
+
+impl<F: Future, Y> AsyncCoroutine<F, Y> {
     /// Build the future from a function that is handed its [`Yielder`]:
     /// `AsyncCoroutine::new(|co| async move { co.sleep(d).await; 42 })`.
     /// Like calling an `async def`, this runs none of the body yet.
-    pub fn new(make: impl FnOnce(Yielder) -> F) -> Self {
+    pub fn new(make: impl FnOnce(Yielder<Y>) -> F) -> Self {
         let yielder = Yielder::default();
         Self {
             future: Box::pin(make(yielder.clone())),
@@ -137,23 +177,24 @@ impl<F: Future> AsyncCoroutine<F> {
     }
 }
 
-impl<F: Future> Coroutine for AsyncCoroutine<F> {
+impl<F: Future, Y> Coroutine for AsyncCoroutine<F, Y> {
+    type Yield = Y;
     type Output = F::Output;
 
-    fn resume(&mut self, now: Duration) -> Step<F::Output> {
+    fn resume(&mut self, now: Duration) -> Step<Y, F::Output> {
         self.yielder.channel.now.set(now);
         // Stage 1 resumes every task every round, so nobody needs waking:
         // a Waker that does nothing is enough. Stage 4 gives it a real job.
         let waker = futures_task::noop_waker();
         match self.future.as_mut().poll(&mut Context::from_waker(&waker)) {
             Poll::Ready(value) => Step::Complete(value),
-            Poll::Pending => match self.yielder.channel.guess.take() {
-                Some(guess) => Step::NotReady(guess),
-                // Something other than a Yielder said Pending: no loop here
+            Poll::Pending => match self.yielder.channel.yielded.take() {
+                Some(value) => Step::Yielded(value),
+                // Something other than our Yielder said Pending: no loop here
                 // could ever wake it, so say so instead of waiting forever.
                 None => panic!(
-                    "the future returned Pending without a guess: in stage 1, \
-                     only futures from `Yielder` may suspend"
+                    "the future returned Pending without yielding a value: \
+                     only futures from its `Yielder` may suspend it"
                 ),
             },
         }
@@ -169,7 +210,7 @@ mod tests {
     fn body_does_not_run_until_first_resume() {
         let ran = Rc::new(Cell::new(false));
         let flag = ran.clone();
-        let mut coroutine = AsyncCoroutine::new(move |_| async move { flag.set(true) });
+        let mut coroutine = AsyncCoroutine::<_, f64>::new(move |_| async move { flag.set(true) });
         assert!(!ran.get());
         assert_eq!(coroutine.resume(Duration::ZERO), Step::Complete(()));
         assert!(ran.get());
@@ -177,15 +218,12 @@ mod tests {
 
     #[test]
     fn guesses_travel_out_and_results_travel_in() {
-        let mut coroutine = AsyncCoroutine::new(|co| async move {
+        let mut coroutine = AsyncCoroutine::new(|co: Yielder| async move {
             let inner = co.sleep(Duration::from_secs(2)).await;
             format!("outer saw: {inner}")
         });
-        assert_eq!(coroutine.resume(Duration::ZERO), Step::NotReady(2.0));
-        assert_eq!(
-            coroutine.resume(Duration::from_secs(1)),
-            Step::NotReady(1.0)
-        );
+        assert_eq!(coroutine.resume(Duration::ZERO), Step::Yielded(2.0));
+        assert_eq!(coroutine.resume(Duration::from_secs(1)), Step::Yielded(1.0));
         assert_eq!(
             coroutine.resume(Duration::from_secs(2)),
             Step::Complete("outer saw: Sleep 2 over".to_string())
@@ -193,9 +231,27 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "Pending without a guess")]
-    fn pending_without_a_guess_is_refused() {
-        let mut coroutine = AsyncCoroutine::new(|_| std::future::pending::<()>());
+    fn any_value_can_be_yielded() {
+        let mut coroutine = AsyncCoroutine::new(|co: Yielder<&str>| async move {
+            co.yield_value("wake me at noon").await;
+            co.yield_value("and at one").await;
+            "done"
+        });
+        assert_eq!(
+            coroutine.resume(Duration::ZERO),
+            Step::Yielded("wake me at noon")
+        );
+        assert_eq!(
+            coroutine.resume(Duration::ZERO),
+            Step::Yielded("and at one")
+        );
+        assert_eq!(coroutine.resume(Duration::ZERO), Step::Complete("done"));
+    }
+
+    #[test]
+    #[should_panic(expected = "Pending without yielding")]
+    fn pending_without_a_value_is_refused() {
+        let mut coroutine = AsyncCoroutine::<_, f64>::new(|_| std::future::pending::<()>());
         coroutine.resume(Duration::ZERO);
     }
 }

@@ -68,16 +68,17 @@ impl PrintEveryPeriod {
 }
 
 impl Coroutine for PrintEveryPeriod {
+    type Yield = f64;
     type Output = String;
 
-    fn resume(&mut self, now: Duration) -> Step<String> {
+    fn resume(&mut self, now: Duration) -> Step<f64, String> {
         // Run from where we were suspended until the next suspension point.
         loop {
             match &mut self.state {
                 State::Start => self.state = self.next_iteration(0),
                 State::Sleeping { sleep, printed } => match sleep.resume(now) {
                     // `yield from`: the inner guess goes out to the loop as is.
-                    Step::NotReady(guess) => return Step::NotReady(guess),
+                    Step::Yielded(guess) => return Step::Yielded(guess),
                     // The inner return value is the value of `yield from`;
                     // this function ignores it, as the Python one does.
                     Step::Complete(_) => {
@@ -119,14 +120,17 @@ mod tests {
     use crate::async_coroutine::AsyncCoroutine;
 
     /// Resume a coroutine at the times it asks for, recording every answer.
-    fn drive<C: Coroutine<Output = String>>(mut coroutine: C) -> Vec<Step<String>> {
+    fn drive<C>(mut coroutine: C) -> Vec<Step<f64, String>>
+    where
+        C: Coroutine<Yield = f64, Output = String>,
+    {
         let mut now = Duration::ZERO;
         let mut answers = Vec::new();
         loop {
             let step = coroutine.resume(now);
             answers.push(step.clone());
             match step {
-                Step::NotReady(guess) => now += Duration::from_secs_f64(guess),
+                Step::Yielded(guess) => now += Duration::from_secs_f64(guess),
                 Step::Complete(_) => return answers,
             }
         }
@@ -144,9 +148,9 @@ mod tests {
         }));
 
         let expected = vec![
-            Step::NotReady(0.5),
-            Step::NotReady(0.5),
-            Step::NotReady(0.5),
+            Step::Yielded(0.5),
+            Step::Yielded(0.5),
+            Step::Yielded(0.5),
             Step::Complete("Print 0.5 over".to_string()),
         ];
         assert_eq!(by_hand, expected);

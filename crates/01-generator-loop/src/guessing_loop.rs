@@ -126,7 +126,7 @@ impl std::error::Error for LoopError {}
 
 struct Task<T> {
     id: TaskId,
-    coroutine: Box<dyn Coroutine<Output = T>>,
+    coroutine: Box<dyn Coroutine<Yield = f64, Output = T>>,
     /// The earliest time this task said it could make progress.
     due: Duration,
 }
@@ -175,7 +175,10 @@ impl<C: Clock, T> GuessingLoop<C, T> {
 
     /// asyncio's `loop.create_task`: schedule a coroutine. It first runs in the
     /// next round; creating it runs nothing.
-    pub fn create_task(&mut self, coroutine: impl Coroutine<Output = T> + 'static) -> TaskId {
+    pub fn create_task(
+        &mut self,
+        coroutine: impl Coroutine<Yield = f64, Output = T> + 'static,
+    ) -> TaskId {
         let id = TaskId(self.results.len());
         self.results.push(None);
         self.pending.push(Task {
@@ -261,7 +264,7 @@ impl<C: Clock, T> GuessingLoop<C, T> {
     /// pending if they are not done by then.
     pub fn run_until_complete(
         &mut self,
-        coroutine: impl Coroutine<Output = T> + 'static,
+        coroutine: impl Coroutine<Yield = f64, Output = T> + 'static,
     ) -> Result<T, LoopError> {
         let id = self.create_task(coroutine);
         loop {
@@ -277,7 +280,7 @@ impl<C: Clock, T> GuessingLoop<C, T> {
     pub fn gather<I, Co>(&mut self, coroutines: I) -> Result<Vec<T>, LoopError>
     where
         I: IntoIterator<Item = Co>,
-        Co: Coroutine<Output = T> + 'static,
+        Co: Coroutine<Yield = f64, Output = T> + 'static,
     {
         let ids: Vec<TaskId> = coroutines
             .into_iter()
@@ -325,7 +328,7 @@ enum Outcome<T> {
 fn resume<T>(task: &mut Task<T>, now: Duration) -> Outcome<T> {
     let answer = catch_unwind(AssertUnwindSafe(|| task.coroutine.resume(now)));
     match answer {
-        Ok(Step::NotReady(guess)) => match wait_for_guess(guess) {
+        Ok(Step::Yielded(guess)) => match wait_for_guess(guess) {
             Ok(wait) => {
                 task.due = now + wait;
                 Outcome::Waiting

@@ -19,7 +19,7 @@ use crate::transcript::Transcript;
 // ANCHOR: generator
 /// What a one-channel generator yields.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Yielded {
+pub enum ToyYield {
     /// A number: "resume me in about this many seconds".
     Wait(f64),
     /// Anything else: the loop takes it for a result.
@@ -29,7 +29,7 @@ pub enum Yielded {
 /// Python's `next(gen)`: `None` is `StopIteration`, which here has no value.
 pub trait Generator {
     /// Run to the next `yield`, or to the end.
-    fn next(&mut self, now: Duration) -> Option<Yielded>;
+    fn next(&mut self, now: Duration) -> Option<ToyYield>;
 }
 // ANCHOR_END: generator
 
@@ -50,16 +50,16 @@ impl<C> YieldsItsResult<C> {
     }
 }
 
-impl<C: Coroutine<Output = String>> Generator for YieldsItsResult<C> {
-    fn next(&mut self, now: Duration) -> Option<Yielded> {
+impl<C: Coroutine<Yield = f64, Output = String>> Generator for YieldsItsResult<C> {
+    fn next(&mut self, now: Duration) -> Option<ToyYield> {
         if self.finished {
             return None;
         }
         match self.coroutine.resume(now) {
-            Step::NotReady(guess) => Some(Yielded::Wait(guess)),
+            Step::Yielded(guess) => Some(ToyYield::Wait(guess)),
             Step::Complete(value) => {
                 self.finished = true;
-                Some(Yielded::Value(value))
+                Some(ToyYield::Value(value))
             }
         }
     }
@@ -79,7 +79,7 @@ pub struct LeakyPrintEveryPeriod {
 }
 
 impl Generator for LeakyPrintEveryPeriod {
-    fn next(&mut self, now: Duration) -> Option<Yielded> {
+    fn next(&mut self, now: Duration) -> Option<ToyYield> {
         loop {
             if let Some(sleep) = &mut self.sleeping {
                 match sleep.next(now) {
@@ -95,7 +95,7 @@ impl Generator for LeakyPrintEveryPeriod {
             } else if !self.returned {
                 self.returned = true;
                 let period = self.period.as_secs_f64();
-                return Some(Yielded::Value(format!("Print {period} over")));
+                return Some(ToyYield::Value(format!("Print {period} over")));
             } else {
                 return None;
             }
@@ -129,13 +129,14 @@ pub struct OneChannelTask<G> {
 }
 
 impl<G: Generator> Coroutine for OneChannelTask<G> {
+    type Yield = f64;
     type Output = ();
 
-    fn resume(&mut self, now: Duration) -> Step<()> {
+    fn resume(&mut self, now: Duration) -> Step<f64, ()> {
         loop {
             match self.generator.next(now) {
-                Some(Yielded::Wait(guess)) => return Step::NotReady(guess),
-                Some(Yielded::Value(value)) => self.results.borrow_mut().push(value),
+                Some(ToyYield::Wait(guess)) => return Step::Yielded(guess),
+                Some(ToyYield::Value(value)) => self.results.borrow_mut().push(value),
                 None => return Step::Complete(()),
             }
         }
@@ -162,8 +163,8 @@ mod tests {
         let printer = LeakyPrintEveryPeriod::new("tick", Duration::from_secs(1), 2, out.clone());
         let mut task = OneChannelTask::new(printer, results.clone());
 
-        assert_eq!(task.resume(Duration::ZERO), Step::NotReady(1.0));
-        assert_eq!(task.resume(Duration::from_secs(1)), Step::NotReady(1.0));
+        assert_eq!(task.resume(Duration::ZERO), Step::Yielded(1.0));
+        assert_eq!(task.resume(Duration::from_secs(1)), Step::Yielded(1.0));
         assert_eq!(task.resume(Duration::from_secs(2)), Step::Complete(()));
 
         assert_eq!(

@@ -116,7 +116,7 @@ pub fn composition<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, LoopEr
 fn gather_and_report<C, P>(clock: C, out: &Transcript, printers: [P; 3]) -> Result<Stats, LoopError>
 where
     C: Clock,
-    P: Coroutine<Output = String> + 'static,
+    P: Coroutine<Yield = f64, Output = String> + 'static,
 {
     let mut event_loop = GuessingLoop::new(clock);
     let results = event_loop.gather(printers)?;

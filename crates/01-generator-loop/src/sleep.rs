@@ -37,12 +37,13 @@ impl Sleep {
 }
 
 impl Coroutine for Sleep {
+    type Yield = f64;
     type Output = String;
 
-    fn resume(&mut self, now: Duration) -> Step<String> {
+    fn resume(&mut self, now: Duration) -> Step<f64, String> {
         let end = *self.end.get_or_insert(now + self.duration);
         if now < end {
-            Step::NotReady((end - now).as_secs_f64())
+            Step::Yielded((end - now).as_secs_f64())
         } else {
             Step::Complete(format!("Sleep {} over", self.duration.as_secs_f64()))
         }
@@ -58,10 +59,10 @@ mod tests {
     fn guesses_the_time_left_then_completes() {
         let mut sleep = Sleep::new(Duration::from_secs(3));
         let start = Duration::from_secs(10);
-        assert_eq!(sleep.resume(start), Step::NotReady(3.0));
+        assert_eq!(sleep.resume(start), Step::Yielded(3.0));
         assert_eq!(
             sleep.resume(start + Duration::from_secs(1)),
-            Step::NotReady(2.0)
+            Step::Yielded(2.0)
         );
         assert_eq!(
             sleep.resume(start + Duration::from_secs(3)),

@@ -32,14 +32,15 @@ fn answers(guesses: &[f64]) -> Answers {
 }
 
 impl Coroutine for Answers {
+    type Yield = f64;
     type Output = u32;
 
-    fn resume(&mut self, _now: Duration) -> Step<u32> {
+    fn resume(&mut self, _now: Duration) -> Step<f64, u32> {
         self.resumed += 1;
         if self.guesses.is_empty() {
             Step::Complete(self.resumed)
         } else {
-            Step::NotReady(self.guesses.remove(0))
+            Step::Yielded(self.guesses.remove(0))
         }
     }
 }
@@ -141,8 +142,9 @@ fn create_task_runs_nothing_until_the_loop_runs() {
     let resumed = Rc::new(Cell::new(0));
     struct Counting(Rc<Cell<u32>>);
     impl Coroutine for Counting {
+        type Yield = f64;
         type Output = ();
-        fn resume(&mut self, _now: Duration) -> Step<()> {
+        fn resume(&mut self, _now: Duration) -> Step<f64, ()> {
             self.0.set(self.0.get() + 1);
             Step::Complete(())
         }
@@ -297,8 +299,9 @@ fn error_messages_say_what_was_wrong() {
 fn a_panicking_task_becomes_an_error_and_the_others_carry_on() {
     struct Panics;
     impl Coroutine for Panics {
+        type Yield = f64;
         type Output = u32;
-        fn resume(&mut self, _now: Duration) -> Step<u32> {
+        fn resume(&mut self, _now: Duration) -> Step<f64, u32> {
             panic!("boom at resume");
         }
     }
@@ -331,7 +334,7 @@ fn a_future_that_suspends_without_a_guess_is_reported() {
         .unwrap_err();
     match error {
         LoopError::Panicked { message, .. } => {
-            assert!(message.contains("Pending without a guess"), "{message}")
+            assert!(message.contains("Pending without yielding"), "{message}")
         }
         other => panic!("expected a panic report, got {other:?}"),
     }
