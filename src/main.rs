@@ -1,10 +1,16 @@
 //! `cargo run` at the top of the workspace: say which stages there are and how
 //! to run each one.
 
-const STAGES: &[(&str, &str)] = &[(
-    "stage01-generator-loop",
-    "a loop that runs resumable coroutines and sleeps by guessing",
-)];
+const STAGES: &[(&str, &str)] = &[
+    (
+        "stage01-generator-loop",
+        "a loop that runs resumable coroutines and sleeps by guessing",
+    ),
+    (
+        "stage02-timed-events",
+        "a schedule of wake-up times, and the callback event loop",
+    ),
+];
 
 fn main() {
     println!("asyncio from scratch: one crate per layer. Run a stage with");

@@ -348,7 +348,8 @@ fn resume<T>(task: &mut Task<T>, now: Duration) -> Outcome<T> {
 }
 // ANCHOR_END: resume
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The text of a panic, if it had one. (Later stages report panics too.)
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {

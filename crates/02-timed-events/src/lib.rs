@@ -1,0 +1,35 @@
+//! Stage 2: a schedule of wake-up times, and the callback event loop.
+//!
+//! Stage 1's loop asked every task "are you ready yet?" and slept for the
+//! smallest guess. Here a coroutine says *when* it wants to run again, and the
+//! loop keeps a schedule ordered by that time: it sleeps exactly until the
+//! earliest entry and resumes only what is due. Grown into `call_soon` and
+//! `call_later`, that schedule is asyncio's callback loop, on which every later
+//! stage is built.
+//!
+//! | module | what it holds | asyncio's name for it |
+//! |---|---|---|
+//! | [`seconds`] | float seconds in, exact nanoseconds inside | `loop.time()` |
+//! | [`timer_queue`] | a sorted list and a heap of wake-up times | `_scheduled`, `heapq` |
+//! | [`schedule_loop`] | coroutines on a schedule, no callbacks | the source's naive loop |
+//! | [`handle`] | a cancellable scheduled callback | `Handle`, `TimerHandle` |
+//! | [`poller`] | how the loop waits | `selector.select(timeout)` |
+//! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
+//! | [`driver`] | coroutines on the callback loop | `Task.__step` |
+//! | [`timeline`] | a record of what the loop did, drawn | |
+//! | [`scenarios`] | the source's programs | |
+
+pub mod driver;
+pub mod event_loop;
+pub mod handle;
+pub mod poller;
+pub mod scenarios;
+pub mod schedule_loop;
+pub mod seconds;
+pub mod timeline;
+pub mod timer_queue;
+
+pub use driver::{SleepUntil, asleep, sleep, spawn};
+pub use event_loop::{CallbackPanic, EventLoop, LoopError};
+pub use handle::Handle;
+pub use timeline::{Mark, Timeline};

@@ -1,0 +1,72 @@
+//! The stage 2 demo: the source's scenarios 4 and 9 on the callback loop.
+
+use std::process::ExitCode;
+
+use stage01_generator_loop::{Clock, RealClock, Transcript, VirtualClock};
+use stage02_timed_events::scenarios;
+use stage02_timed_events::{LoopError, Timeline};
+
+const HELP: &str = "\
+Stage 2: a schedule of wake-up times, and the callback event loop.
+
+Usage: cargo run -p stage02-timed-events [-- OPTIONS]
+
+Runs scenario 4 (five sleepers, each step two timed events) on the callback
+loop and on the naive schedule loops, then scenario 9 (five count() gathered,
+then one after another).
+
+Options:
+  --virtual    run on a virtual clock: no real waiting, exact times
+  --timeline   also draw scenario 4 as a timeline, one row per task
+  --help       print this help";
+
+fn run<C: Clock + 'static>(
+    new_clock: impl Fn() -> C,
+    timeline: bool,
+    out: &Transcript,
+) -> Result<(), LoopError> {
+    let recorded = Timeline::new();
+    scenarios::timed_events(new_clock(), out, &recorded)?;
+    scenarios::timed_events_naive(&new_clock, out);
+    out.say("");
+    scenarios::concurrency_arithmetic(&new_clock, out)?;
+    if timeline {
+        out.say("");
+        out.say("Scenario 4 on the callback loop, drawn:");
+        out.say(recorded.render_text(60));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let (mut virtual_clock, mut timeline) = (false, false);
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--virtual" => virtual_clock = true,
+            "--timeline" => timeline = true,
+            "--help" | "-h" => {
+                println!("{HELP}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown option {other:?}; try --help");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let out = Transcript::echoing();
+    let outcome = if virtual_clock {
+        out.say("Stage 2 on the virtual clock (times are exact, nothing waits)\n");
+        run(VirtualClock::new, timeline, &out)
+    } else {
+        out.say("Stage 2 on the real clock (about 19 s; times are measured)\n");
+        run(RealClock::new, timeline, &out)
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("the loop stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
