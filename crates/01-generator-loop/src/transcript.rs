@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::process::Command;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -82,6 +83,39 @@ pub fn assert_matches_file(expected: &Path, actual: &str) {
         }
     }
     panic!("{} differs only in line endings", expected.display());
+}
+
+/// Run a demo `binary` with `args`, require it to succeed, and compare what
+/// it printed with the committed file `expected` (see [`assert_matches_file`]).
+///
+/// # Panics
+/// If the demo cannot start, fails, or prints something else.
+pub fn assert_demo_prints(binary: &str, args: &[&str], expected: &Path) {
+    let run = Command::new(binary)
+        .args(args)
+        .output()
+        .expect("the demo starts");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{binary} {args:?} failed: {stderr}");
+    let stdout = String::from_utf8(run.stdout).expect("the demo prints UTF-8");
+    assert_matches_file(expected, &stdout);
+}
+
+/// Run a demo `binary` with an option it does not know, and require what
+/// every demo does then: exit code 2, nothing on standard output, and one line
+/// on standard error that names the option and points to `--help`.
+///
+/// # Panics
+/// If the demo does anything else.
+pub fn assert_demo_refuses(binary: &str, option: &str) {
+    let run = Command::new(binary)
+        .arg(option)
+        .output()
+        .expect("the demo starts");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(run.stdout.is_empty());
+    let stderr = String::from_utf8(run.stderr).expect("the demo prints UTF-8");
+    assert_eq!(stderr, format!("unknown option {option:?}; try --help\n"));
 }
 
 #[cfg(test)]

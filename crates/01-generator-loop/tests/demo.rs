@@ -1,19 +1,13 @@
 //! The demo binary, run for real: its output on the virtual clock and its
-//! help are the ones the book shows, and a wrong flag is refused.
+//! help are the ones the book shows, and a wrong option is refused.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
 
-use stage01_generator_loop::transcript::assert_matches_file;
+use stage01_generator_loop::transcript::{assert_demo_prints, assert_demo_refuses};
 
-fn demo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stage01-generator-loop"))
-        .args(args)
-        .output()
-        .expect("the demo binary runs")
-}
+const DEMO: &str = env!("CARGO_BIN_EXE_stage01-generator-loop");
 
-fn committed(name: &str) -> std::path::PathBuf {
+fn committed(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/output")
         .join(name)
@@ -21,31 +15,15 @@ fn committed(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn virtual_run_prints_what_the_book_shows() {
-    let run = demo(&["--virtual"]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let stdout = String::from_utf8(run.stdout).unwrap();
-    assert_matches_file(&committed("demo-virtual.txt"), &stdout);
+    assert_demo_prints(DEMO, &["--virtual"], &committed("demo-virtual.txt"));
 }
 
 #[test]
 fn help_prints_what_the_book_shows() {
-    let run = demo(&["--help"]);
-    assert!(run.status.success());
-    assert_matches_file(
-        &committed("help.txt"),
-        &String::from_utf8(run.stdout).unwrap(),
-    );
+    assert_demo_prints(DEMO, &["--help"], &committed("help.txt"));
 }
 
 #[test]
-fn an_unknown_flag_is_refused_with_a_hint() {
-    let run = demo(&["--fast"]);
-    assert_eq!(run.status.code(), Some(2));
-    assert!(run.stdout.is_empty());
-    let stderr = String::from_utf8(run.stderr).unwrap();
-    assert_eq!(stderr, "unknown option \"--fast\"; try --help\n");
+fn an_unknown_option_is_refused_with_a_hint() {
+    assert_demo_refuses(DEMO, "--fast");
 }
