@@ -59,7 +59,7 @@ fn main() -> ExitCode {
         out.say("Stage 2 on the virtual clock (times are exact, nothing waits)\n");
         run(VirtualClock::new, timeline, &out)
     } else {
-        out.say("Stage 2 on the real clock (about 19 s; times are measured)\n");
+        out.say("Stage 2 on the real clock (about 20 s; times are measured)\n");
         run(RealClock::new, timeline, &out)
     };
     match outcome {
