@@ -44,3 +44,28 @@ pub(crate) fn assert_same_lines(python: &str, rust: &[String]) {
     }
     assert_eq!(python.len(), rust.len(), "the traces differ in length");
 }
+
+/// Split a trace printed as sections (a header line `== name`, then the
+/// section's lines) into `(name, lines)`, in the order printed.
+///
+/// # Panics
+/// If a line comes before the first header, or a name is used twice.
+#[allow(dead_code, reason = "not every test binary prints sections")]
+pub(crate) fn sections(trace: &str) -> Vec<(String, Vec<String>)> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for line in trace.lines() {
+        if let Some(name) = line.strip_prefix("== ") {
+            assert!(
+                sections.iter().all(|(seen, _)| seen != name),
+                "section {name} is printed twice"
+            );
+            sections.push((name.to_string(), Vec::new()));
+        } else {
+            let (_, lines) = sections
+                .last_mut()
+                .unwrap_or_else(|| panic!("line {line:?} comes before the first `== name`"));
+            lines.push(line.to_string());
+        }
+    }
+    sections
+}

@@ -35,7 +35,15 @@ pub struct SleepUntil(pub Duration);
 
 impl Event for SleepUntil {
     fn schedule(self, event_loop: &EventLoop, resume: Callback) {
-        event_loop.call_at_nanos(from_duration(self.0), resume);
+        let when = from_duration(self.0);
+        if when <= event_loop.now() {
+            // asyncio's `sleep(0)` is a bare `yield`, which `Task.__step`
+            // answers with `call_soon` (tasks.py, `__sleep0`): the task goes
+            // to the back of the ready queue now, not through the timers.
+            event_loop.call_soon(resume);
+        } else {
+            event_loop.call_at_nanos(when, resume);
+        }
     }
 }
 // ANCHOR_END: event
