@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits, TARGET_YIELDS, leading_digits, next_ticks};
 use stage01_generator_loop::{AsyncCoroutine, RealClock, Transcript, Yielder};
-use stage02_timed_events::{EventLoop, SleepUntil, sleep};
+use stage02_timed_events::{EventLoop, SleepUntil, sleep, sleep_until};
 
 /// How many digits must hold still when `--digits` is not given.
 const DEFAULT_DIGITS: usize = 7;
@@ -157,7 +157,7 @@ async fn inspect(co: &Yielder<SleepUntil>, shared: &Shared, digits: usize, out: 
         // only get to run when the calculator yields, so we wake up to one
         // chunk late, and that must not add up from line to line.
         wake_at += Duration::from_secs(1);
-        co.yield_value(SleepUntil(wake_at)).await;
+        sleep_until(co, wake_at).await;
         // A chunk longer than a second made us miss some: skip them.
         wake_at += Duration::from_secs(co.now().saturating_sub(wake_at).as_secs());
 

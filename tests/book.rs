@@ -132,14 +132,44 @@ fn every_output_in_the_book_is_checked_by_a_test() {
             .unwrap_or_else(|e| panic!("{}: {e}", tests_dir.display()))
             .map(|entry| entry.unwrap().path())
             .filter(|test| test.extension().is_some_and(|ext| ext == "rs"))
-            .any(|test| {
-                fs::read_to_string(test)
-                    .unwrap()
-                    .contains(&format!("\"{file_name}\""))
-            });
+            .any(|test| fs::read_to_string(test).unwrap().contains(file_name));
         assert!(
             checked,
             "{path} is in the book, but no test in {crate_dir}/tests compares it with a run"
+        );
+    }
+}
+
+/// Every `.rs` file in a `tests/` folder of the workspace: the root's and
+/// each crate's.
+fn test_sources() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("tests")];
+    for entry in fs::read_dir(root.join("crates")).unwrap() {
+        dirs.push(entry.unwrap().path().join("tests"));
+    }
+    dirs.iter()
+        .filter_map(|dir| fs::read_dir(dir).ok())
+        .flatten()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect()
+}
+
+#[test]
+fn every_picture_in_the_book_is_drawn_by_a_test() {
+    let Ok(images) = fs::read_dir(book_src().join("images")) else {
+        return; // no pictures yet
+    };
+    let sources: Vec<String> = test_sources()
+        .iter()
+        .map(|path| fs::read_to_string(path).unwrap())
+        .collect();
+    for image in images {
+        let name = image.unwrap().file_name().into_string().unwrap();
+        assert!(
+            sources.iter().any(|source| source.contains(&name)),
+            "book/src/images/{name} is not compared with a drawing by any test"
         );
     }
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::{AsyncCoroutine, Coroutine, VirtualClock, Yielder};
-use stage02_timed_events::{EventLoop, LoopError, SleepUntil, sleep};
+use stage02_timed_events::{EventLoop, LoopError, SleepUntil, sleep, sleep_until};
 
 /// The shape of an exhibition: how many boards, how long a game, who thinks
 /// how fast.
@@ -89,7 +89,7 @@ impl Master {
         let done = now.max(free_at) + think;
         self.free_at.set(done);
         self.moving.set(self.moving.get() + think);
-        co.yield_value(SleepUntil(done)).await;
+        sleep_until(co, done).await;
     }
 }
 // ANCHOR_END: master

@@ -52,7 +52,12 @@ impl Event for SleepUntil {
 /// `await sleep(delay)`: one event, due `delay` from now. A zero delay still
 /// yields once, so other tasks get to run, as `asyncio.sleep(0)` does.
 pub async fn sleep(co: &Yielder<SleepUntil>, delay: Duration) {
-    co.yield_value(SleepUntil(co.now() + delay)).await;
+    sleep_until(co, co.now() + delay).await;
+}
+
+/// Sleep until the loop's clock reads `when` (at once if it has passed).
+pub async fn sleep_until(co: &Yielder<SleepUntil>, when: Duration) {
+    co.yield_value(SleepUntil(when)).await;
 }
 
 /// The source's `asleep(d)`: two events of `d / 2` each.

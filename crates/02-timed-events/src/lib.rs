@@ -29,7 +29,7 @@ pub mod seconds;
 pub mod timeline;
 pub mod timer_queue;
 
-pub use driver::{SleepUntil, asleep, sleep, spawn};
+pub use driver::{SleepUntil, asleep, sleep, sleep_until, spawn};
 pub use event_loop::{CallbackPanic, EventLoop, LoopError};
 pub use handle::Handle;
 pub use timeline::{Mark, Timeline};
