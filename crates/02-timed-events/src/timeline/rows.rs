@@ -1,0 +1,116 @@
+//! What both pictures show, gathered from the marks: the span of time, a row
+//! per task, and the loop's row of sleeps. Neither picture reads the marks
+//! itself.
+
+use super::Mark;
+use crate::seconds::Nanos;
+
+/// What both pictures say when there is nothing to draw.
+pub(super) const NOTHING_RECORDED: &str = "(nothing recorded)";
+/// The label of the loop's row; parenthesised so no task name can pass for it.
+pub(super) const LOOP_LABEL: &str = "(loop)";
+/// The label of the time axis.
+pub(super) const AXIS_LABEL: &str = "time (s)";
+
+// ANCHOR: rows
+/// What the pictures show, gathered from the marks: the span of time, one row
+/// per task in order of first appearance, and the loop's sleeps.
+pub(super) struct Rows {
+    pub(super) start: Nanos,
+    pub(super) end: Nanos,
+    pub(super) tasks: Vec<TaskRow>,
+    pub(super) sleeps: Vec<(Nanos, Nanos)>,
+}
+
+/// One task's row: when it was resumed, and when it completed.
+pub(super) struct TaskRow {
+    pub(super) name: String,
+    pub(super) resumed: Vec<Nanos>,
+    pub(super) completed: Vec<Nanos>,
+}
+
+impl Rows {
+    /// The rows for `marks`; `None` if there are none.
+    pub(super) fn gather(marks: &[(Nanos, Mark)]) -> Option<Rows> {
+        let (first, _) = marks.first()?;
+        let mut rows = Rows {
+            start: *first,
+            end: *first,
+            tasks: Vec::new(),
+            sleeps: Vec::new(),
+        };
+        for (at, mark) in marks {
+            match mark {
+                Mark::Slept { from } => {
+                    rows.include(*from);
+                    rows.sleeps.push((*from.min(at), *from.max(at)));
+                }
+                Mark::Resumed { task } => rows.task(task).resumed.push(*at),
+                Mark::Completed { task } => rows.task(task).completed.push(*at),
+            }
+            rows.include(*at);
+        }
+        Some(rows)
+    }
+
+    /// Widen the span of time to include `time`.
+    fn include(&mut self, time: Nanos) {
+        self.start = self.start.min(time);
+        self.end = self.end.max(time);
+    }
+
+    /// The row for the task called `name`, added at the bottom if new.
+    fn task(&mut self, name: &str) -> &mut TaskRow {
+        // A linear search, not a hash map: it keeps the order of first
+        // appearance, and a picture has a handful of rows.
+        let index = match self.tasks.iter().position(|task| task.name == name) {
+            Some(index) => index,
+            None => {
+                self.tasks.push(TaskRow {
+                    name: name.to_string(),
+                    resumed: Vec::new(),
+                    completed: Vec::new(),
+                });
+                self.tasks.len() - 1
+            }
+        };
+        &mut self.tasks[index]
+    }
+
+    /// Every row label, tasks first, then the loop's and the axis's.
+    pub(super) fn labels(&self) -> impl Iterator<Item = &str> {
+        let tasks = self.tasks.iter().map(|task| task.name.as_str());
+        tasks.chain([LOOP_LABEL, AXIS_LABEL])
+    }
+}
+
+impl TaskRow {
+    /// The first and last time the task shows up: the ends of its lifeline,
+    /// along which it waits between resumes.
+    pub(super) fn lifetime(&self) -> (Nanos, Nanos) {
+        let times = self.resumed.iter().chain(&self.completed);
+        let first = times.clone().min().copied().unwrap_or_default();
+        let last = times.max().copied().unwrap_or_default();
+        (first, last)
+    }
+}
+// ANCHOR_END: rows
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::examples::{MS, completed, resumed};
+
+    #[test]
+    fn rows_come_in_order_of_first_appearance() {
+        let marks = [
+            (0, resumed("zeta")),
+            (MS, resumed("alpha")),
+            (2 * MS, completed("alpha")),
+            (3 * MS, completed("zeta")),
+        ];
+        let rows = Rows::gather(&marks).expect("there are marks");
+        let labels: Vec<&str> = rows.labels().collect();
+        assert_eq!(labels, ["zeta", "alpha", "(loop)", "time (s)"]);
+    }
+}
