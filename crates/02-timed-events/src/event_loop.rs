@@ -16,11 +16,12 @@ use std::time::Duration;
 use stage01_generator_loop::Clock;
 use stage01_generator_loop::guessing_loop::panic_message;
 
-use crate::handle::{Callback, Handle};
-use crate::poller::{Poller, Sleeper};
+use crate::callbacks::{CallbackId, Callbacks, Origin};
+use crate::handle::{Callback, Handle, describe};
+use crate::poller::{Poller, Ready, Sleeper};
 use crate::seconds::{Nanos, TimeError, from_duration, to_nanos, to_seconds, wait_until};
 use crate::timeline::{Mark, Timeline};
-use crate::timer_queue::{Heap, Schedule};
+use crate::timer_queue::{RadixHeap, Schedule};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, never
 /// bother compacting the schedule.
@@ -87,13 +88,15 @@ pub struct EventLoop {
 
 struct Inner {
     clock: Box<dyn Clock>,
+    /// Every callback not yet run or dropped; the queues below name them.
+    callbacks: Rc<RefCell<Callbacks>>,
     /// asyncio's `_ready`: callbacks to run in the next iteration, in order.
-    ready: RefCell<VecDeque<Handle>>,
+    ready: RefCell<VecDeque<CallbackId>>,
     /// asyncio's `_scheduled`: timers by `(when, seq)`.
-    scheduled: RefCell<Heap<Handle>>,
-    /// asyncio's `_timer_cancelled_count`: cancelled timers still scheduled.
-    cancelled_in_schedule: Rc<Cell<usize>>,
+    scheduled: RefCell<RadixHeap<CallbackId>>,
     poller: RefCell<Box<dyn Poller>>,
+    /// What the poller found ready; kept between iterations to reuse its memory.
+    polled: RefCell<Vec<Ready>>,
     stopping: Cell<bool>,
     running: Cell<bool>,
     iterations: Cell<u64>,
@@ -111,10 +114,11 @@ impl EventLoop {
     pub fn with_poller(clock: impl Clock + 'static, poller: impl Poller + 'static) -> Self {
         let inner = Inner {
             clock: Box::new(clock),
+            callbacks: Rc::default(),
             ready: RefCell::new(VecDeque::new()),
-            scheduled: RefCell::new(Heap::default()),
-            cancelled_in_schedule: Rc::new(Cell::new(0)),
+            scheduled: RefCell::new(RadixHeap::default()),
             poller: RefCell::new(Box::new(poller)),
+            polled: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
             running: Cell::new(false),
             iterations: Cell::new(0),
@@ -141,9 +145,17 @@ impl EventLoop {
     /// every callback already queued. Never runs it here and now.
     #[track_caller]
     pub fn call_soon(&self, callback: impl FnOnce(&EventLoop) + 'static) -> Handle {
-        let handle = Handle::soon(Box::new(callback), Location::caller());
-        self.inner.ready.borrow_mut().push_back(handle.clone());
-        handle
+        let origin = Origin {
+            when: None,
+            scheduled_at: Location::caller(),
+        };
+        let id = self
+            .inner
+            .callbacks
+            .borrow_mut()
+            .insert(Box::new(callback), origin, false);
+        self.inner.ready.borrow_mut().push_back(id);
+        Handle::new(Rc::clone(&self.inner.callbacks), id, origin)
     }
 
     /// asyncio's `call_later`: run `callback` `delay` seconds from now. A
@@ -179,11 +191,17 @@ impl EventLoop {
         when: Nanos,
         callback: impl FnOnce(&EventLoop) + 'static,
     ) -> Handle {
-        let callback: Callback = Box::new(callback);
-        let counter = Rc::clone(&self.inner.cancelled_in_schedule);
-        let handle = Handle::timer(callback, Location::caller(), when, counter);
-        self.inner.scheduled.borrow_mut().push(when, handle.clone());
-        handle
+        let origin = Origin {
+            when: Some(when),
+            scheduled_at: Location::caller(),
+        };
+        let id = self
+            .inner
+            .callbacks
+            .borrow_mut()
+            .insert(Box::new(callback), origin, true);
+        self.inner.scheduled.borrow_mut().push(when, id);
+        Handle::new(Rc::clone(&self.inner.callbacks), id, origin)
     }
     // ANCHOR_END: call_soon
 
@@ -257,37 +275,52 @@ impl EventLoop {
         // Wait: not at all if callbacks are ready (or we are stopping),
         // until the earliest timer if there is one, else for as long as it
         // takes (which the poller may refuse).
+        let before = self.now();
         let timeout = if !self.inner.ready.borrow().is_empty() || self.inner.stopping.get() {
             Some(Duration::ZERO)
         } else {
-            let scheduled = self.inner.scheduled.borrow();
+            let mut scheduled = self.inner.scheduled.borrow_mut();
             scheduled
                 .peek()
-                .map(|(key, _)| wait_until(self.now(), key.when))
+                .map(|(key, _)| wait_until(before, key.when))
         };
-        let before = self.now();
+        let mut polled = self.inner.polled.borrow_mut();
+        let mut poller = self.inner.poller.borrow_mut();
+        poller.poll(&*self.inner.clock, timeout, &mut polled)?;
+        for Ready {
+            callback,
+            registered_at,
+        } in polled.drain(..)
         {
-            let mut ready = self.inner.ready.borrow_mut();
-            let mut poller = self.inner.poller.borrow_mut();
-            poller.poll(&*self.inner.clock, timeout, &mut ready)?;
+            let origin = Origin {
+                when: None,
+                scheduled_at: registered_at,
+            };
+            let id = self
+                .inner
+                .callbacks
+                .borrow_mut()
+                .insert(callback, origin, false);
+            self.inner.ready.borrow_mut().push_back(id);
         }
-        if self.now() > before {
+        drop((polled, poller));
+        let now = self.now();
+        if now > before {
             self.record(Mark::Slept { from: before });
         }
 
         // Timers that are due join the ready queue, earliest first.
-        let now = self.now();
-        loop {
+        {
             let mut scheduled = self.inner.scheduled.borrow_mut();
-            match scheduled.peek() {
-                Some((key, _)) if key.when <= now => {
-                    let (_, handle) = scheduled.pop().expect("peeked");
-                    handle.leave_schedule();
-                    if !handle.cancelled() {
-                        self.inner.ready.borrow_mut().push_back(handle);
-                    }
+            let mut callbacks = self.inner.callbacks.borrow_mut();
+            let mut ready = self.inner.ready.borrow_mut();
+            while let Some((key, _)) = scheduled.peek()
+                && key.when <= now
+            {
+                let (_, id) = scheduled.pop().expect("peeked");
+                if callbacks.leave_schedule(id) {
+                    ready.push_back(id);
                 }
-                _ => break,
             }
         }
 
@@ -295,10 +328,10 @@ impl EventLoop {
         // callbacks wait for the next iteration.
         let ready_now = self.inner.ready.borrow().len();
         for _ in 0..ready_now {
-            let handle = self.inner.ready.borrow_mut().pop_front();
-            match handle {
-                Some(handle) if !handle.cancelled() => self.run_handle(&handle),
-                _ => {}
+            let id = self.inner.ready.borrow_mut().pop_front();
+            let job = id.and_then(|id| self.inner.callbacks.borrow_mut().take(id));
+            if let Some((callback, origin)) = job {
+                self.run_callback(callback, origin);
             }
         }
         Ok(())
@@ -311,31 +344,31 @@ impl EventLoop {
     /// of them are cancelled, rebuild the schedule without them.
     fn drop_cancelled_timers(&self) {
         let mut scheduled = self.inner.scheduled.borrow_mut();
-        let cancelled = self.inner.cancelled_in_schedule.get();
+        let mut callbacks = self.inner.callbacks.borrow_mut();
+        let cancelled = callbacks.cancelled_timers();
+        if cancelled == 0 {
+            return;
+        }
         if scheduled.len() > MIN_SCHEDULED_TIMERS && cancelled * 2 > scheduled.len() {
-            scheduled.retain(|handle| {
-                if handle.cancelled() {
-                    handle.leave_schedule();
-                }
-                !handle.cancelled()
-            });
+            // `leave_schedule` frees a cancelled timer and answers `false`.
+            scheduled.retain(|&id| !callbacks.is_cancelled(id) || callbacks.leave_schedule(id));
         } else {
-            while let Some((_, handle)) = scheduled.peek()
-                && handle.cancelled()
+            while let Some((_, &id)) = scheduled.peek()
+                && callbacks.is_cancelled(id)
             {
-                let (_, handle) = scheduled.pop().expect("peeked");
-                handle.leave_schedule();
+                scheduled.pop();
+                callbacks.leave_schedule(id);
             }
         }
     }
     // ANCHOR_END: drop_cancelled
 
     /// Run one callback; a panic is reported, and the loop carries on.
-    fn run_handle(&self, handle: &Handle) {
-        let outcome = catch_unwind(AssertUnwindSafe(|| handle.run(self)));
+    fn run_callback(&self, callback: Callback, origin: Origin) {
+        let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
         if let Err(payload) = outcome {
             let report = CallbackPanic {
-                handle: handle.to_string(),
+                handle: describe(origin, false),
                 message: panic_message(payload.as_ref()),
             };
             let handler = Rc::clone(&self.inner.exception_handler.borrow());

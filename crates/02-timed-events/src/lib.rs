@@ -10,15 +10,17 @@
 //! | module | what it holds | asyncio's name for it |
 //! |---|---|---|
 //! | [`seconds`] | float seconds in, exact nanoseconds inside | `loop.time()` |
-//! | [`timer_queue`] | a sorted list and a heap of wake-up times | `_scheduled`, `heapq` |
+//! | [`timer_queue`] | a sorted list, a heap and a radix heap of wake-up times | `_scheduled`, `heapq` |
 //! | [`schedule_loop`] | coroutines on a schedule, no callbacks | the source's naive loop |
 //! | [`handle`] | a cancellable scheduled callback | `Handle`, `TimerHandle` |
+//! | [`callbacks`] | the table every pending callback lives in | (one object per handle) |
 //! | [`poller`] | how the loop waits | `selector.select(timeout)` |
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
 //! | [`timeline`] | a record of what the loop did, drawn | |
 //! | [`scenarios`] | the source's programs | |
 
+pub mod callbacks;
 pub mod driver;
 pub mod event_loop;
 pub mod handle;
@@ -32,4 +34,5 @@ pub mod timer_queue;
 pub use driver::{SleepUntil, asleep, sleep, sleep_until, spawn};
 pub use event_loop::{CallbackPanic, EventLoop, LoopError};
 pub use handle::Handle;
+pub use poller::{Poller, Ready};
 pub use timeline::{Mark, Timeline};

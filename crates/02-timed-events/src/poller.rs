@@ -6,25 +6,34 @@
 //! poller that asks the operating system about file descriptors instead,
 //! without changing the loop.
 
-use std::collections::VecDeque;
+use std::panic::Location;
 use std::time::Duration;
 
 use stage01_generator_loop::Clock;
 
 use crate::event_loop::LoopError;
-use crate::handle::Handle;
+use crate::handle::Callback;
 
 // ANCHOR: poller
 /// Waits for the next thing that can happen.
 pub trait Poller {
     /// Wait at most `timeout` (`None`: for as long as it takes), and append
-    /// the handles of whatever became ready to `ready`.
+    /// a callback for whatever became ready to `ready`.
     fn poll(
         &mut self,
         clock: &dyn Clock,
         timeout: Option<Duration>,
-        ready: &mut VecDeque<Handle>,
+        ready: &mut Vec<Ready>,
     ) -> Result<(), LoopError>;
+}
+
+/// A callback a poller found ready to run, and where the code that asked for
+/// it was (reports about a panic in it name that place).
+pub struct Ready {
+    /// What to run in this iteration.
+    pub callback: Callback,
+    /// Where it was registered.
+    pub registered_at: &'static Location<'static>,
 }
 
 /// Stage 2's poller: nothing but time can happen, so waiting is sleeping.
@@ -36,7 +45,7 @@ impl Poller for Sleeper {
         &mut self,
         clock: &dyn Clock,
         timeout: Option<Duration>,
-        _ready: &mut VecDeque<Handle>,
+        _ready: &mut Vec<Ready>,
     ) -> Result<(), LoopError> {
         match timeout {
             Some(wait) if wait.is_zero() => Ok(()),

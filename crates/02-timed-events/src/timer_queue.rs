@@ -7,11 +7,14 @@
 //! CPython may run two handles with the very same `when` in either order. Ours
 //! keys every entry on `(when, sequence number)`: ties run first-in, first-out.
 //!
-//! Two implementations of one interface, [`Schedule`]: the source's first
-//! idea, a [`SortedList`], and the one asyncio uses, a binary [`Heap`].
+//! Three implementations of one interface, [`Schedule`]: the source's first
+//! idea, a [`SortedList`]; the one asyncio uses, a binary [`Heap`]; and the
+//! one our loop uses, a [`RadixHeap`], which is faster on large schedules
+//! because it relies on a fact the others ignore: a loop's clock never runs
+//! backwards.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::seconds::Nanos;
 
@@ -29,8 +32,9 @@ pub struct Key {
 pub trait Schedule<T> {
     /// Add `item`, due at `when`. Returns its key, which can remove it.
     fn push(&mut self, when: Nanos, item: T) -> Key;
-    /// The earliest entry, without removing it.
-    fn peek(&self) -> Option<(Key, &T)>;
+    /// The earliest entry, without removing it. (`&mut`, because a
+    /// schedule may tidy itself up to find it: see [`RadixHeap`].)
+    fn peek(&mut self) -> Option<(Key, &T)>;
     /// Remove and return the earliest entry.
     fn pop(&mut self) -> Option<(Key, T)>;
     /// Remove the entry with this key, if it is still there.
@@ -75,7 +79,7 @@ impl<T> Schedule<T> for SortedList<T> {
         key
     }
 
-    fn peek(&self) -> Option<(Key, &T)> {
+    fn peek(&mut self) -> Option<(Key, &T)> {
         self.entries.last().map(|e| (e.key, &e.item))
     }
 
@@ -152,7 +156,7 @@ impl<T> Schedule<T> for Heap<T> {
         key
     }
 
-    fn peek(&self) -> Option<(Key, &T)> {
+    fn peek(&mut self) -> Option<(Key, &T)> {
         self.entries.peek().map(|e| (e.key, &e.item))
     }
 
@@ -197,6 +201,164 @@ impl<T> Default for Heap<T> {
     }
 }
 
+// ANCHOR: radix_heap
+/// A radix heap: a schedule for a clock that never runs backwards.
+///
+/// Entries are kept in 65 buckets by how far their time is from `last`, the
+/// time of the earliest entry found so far: bucket `i > 0` holds the times
+/// whose highest bit differing from `last` is bit `i - 1`, and bucket 0 the
+/// times equal to `last`, in arrival order. `push` is a bit trick and an
+/// append. When bucket 0 runs dry, the loop's clock has moved on: `last`
+/// becomes the earliest time in the first non-empty bucket, and that bucket's
+/// entries are redistributed, each into a lower bucket. An entry can only
+/// move down, so it moves at most 64 times in its life, and every move is a
+/// sequential scan of a vector: no pointer chasing, few cache misses. A
+/// binary heap instead walks a path from the root to a leaf on every `pop`,
+/// which, past a few hundred thousand entries, misses the cache at every step.
+///
+/// The one thing a radix heap cannot take is an entry earlier than `last`
+/// (a timer set for a time the schedule has already moved past, such as
+/// `call_later(-1)`). Those go to a small ordinary heap, `early`, and come out
+/// first: they are all earlier than anything in the buckets.
+#[derive(Debug)]
+pub struct RadixHeap<T> {
+    last: Nanos,
+    /// Bucket 0: entries due at `last`, first in, first out.
+    due: VecDeque<Entry<T>>,
+    /// Buckets 1 to 64; `farther[i - 1]` is bucket `i`.
+    farther: [Vec<Entry<T>>; 64],
+    early: BinaryHeap<Entry<T>>,
+    /// An empty vector with room in it, swapped in for a bucket being refilled.
+    spare: Vec<Entry<T>>,
+    len: usize,
+    pushed: u64,
+}
+
+/// Which bucket a time belongs in, seen from `last`: 0 if equal, else one
+/// more than the index of the highest bit in which the two differ.
+fn bucket(last: Nanos, when: Nanos) -> usize {
+    let differing = (last ^ when) as u64;
+    (u64::BITS - differing.leading_zeros()) as usize
+}
+
+impl<T> RadixHeap<T> {
+    fn file(&mut self, entry: Entry<T>) {
+        match bucket(self.last, entry.key.when) {
+            0 => self.due.push_back(entry),
+            i => self.farther[i - 1].push(entry),
+        }
+    }
+
+    /// Bucket 0 is empty: move `last` to the earliest time in the nearest
+    /// bucket and spread that bucket out below it.
+    fn refill(&mut self) {
+        let Some(nearest) = self.farther.iter().position(|b| !b.is_empty()) else {
+            return;
+        };
+        // Swap the bucket with a spare vector rather than take it, so both
+        // keep their memory: refills would otherwise allocate all the time.
+        let mut entries = std::mem::take(&mut self.spare);
+        std::mem::swap(&mut entries, &mut self.farther[nearest]);
+        self.last = entries.iter().map(|e| e.key.when).min().expect("non-empty");
+        for entry in entries.drain(..) {
+            self.file(entry);
+        }
+        self.spare = entries;
+        // Entries due at the same time may have reached this bucket by
+        // different routes; `seq` restores the order they were scheduled in.
+        self.due
+            .make_contiguous()
+            .sort_unstable_by_key(|e| e.key.seq);
+    }
+}
+
+impl<T> Schedule<T> for RadixHeap<T> {
+    fn push(&mut self, when: Nanos, item: T) -> Key {
+        let key = Key {
+            when,
+            seq: self.pushed,
+        };
+        self.pushed += 1;
+        self.len += 1;
+        let entry = Entry { key, item };
+        if when < self.last {
+            self.early.push(entry);
+        } else {
+            self.file(entry);
+        }
+        key
+    }
+
+    fn peek(&mut self) -> Option<(Key, &T)> {
+        if !self.early.is_empty() {
+            return self.early.peek().map(|e| (e.key, &e.item));
+        }
+        if self.due.is_empty() {
+            self.refill();
+        }
+        self.due.front().map(|e| (e.key, &e.item))
+    }
+
+    fn pop(&mut self) -> Option<(Key, T)> {
+        self.peek()?;
+        let entry = match self.early.pop() {
+            Some(entry) => entry,
+            None => self.due.pop_front().expect("peek found it"),
+        };
+        self.len -= 1;
+        Some((entry.key, entry.item))
+    }
+    // ANCHOR_END: radix_heap
+
+    /// O(n), as for the binary heap: keys are unique, so at most one goes.
+    fn remove(&mut self, key: Key) -> Option<T> {
+        let mut removed = None;
+        let mut take = |entries: &mut Vec<Entry<T>>| {
+            if let Some(at) = entries.iter().position(|e| e.key == key) {
+                removed = Some(entries.remove(at).item);
+            }
+        };
+        let mut early = std::mem::take(&mut self.early).into_vec();
+        take(&mut early);
+        self.early = BinaryHeap::from(early);
+        let mut due = Vec::from(std::mem::take(&mut self.due));
+        take(&mut due);
+        self.due = VecDeque::from(due);
+        self.farther.iter_mut().for_each(take);
+        self.len -= usize::from(removed.is_some());
+        removed
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        // In place: a compaction must not allocate a second schedule.
+        self.early.retain(|e| keep(&e.item));
+        self.due.retain(|e| keep(&e.item));
+        for bucket in &mut self.farther {
+            bucket.retain(|e| keep(&e.item));
+        }
+        self.len =
+            self.early.len() + self.due.len() + self.farther.iter().map(Vec::len).sum::<usize>();
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl<T> Default for RadixHeap<T> {
+    fn default() -> Self {
+        Self {
+            last: Nanos::MIN,
+            due: VecDeque::new(),
+            farther: std::array::from_fn(|_| Vec::new()),
+            early: BinaryHeap::new(),
+            spare: Vec::new(),
+            len: 0,
+            pushed: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,9 +392,84 @@ mod tests {
     ];
 
     #[test]
-    fn both_pop_earliest_first_and_ties_in_arrival_order() {
+    fn all_pop_earliest_first_and_ties_in_arrival_order() {
         assert_eq!(drain(fill::<SortedList<_>>()), ORDER);
         assert_eq!(drain(fill::<Heap<_>>()), ORDER);
+        assert_eq!(drain(fill::<RadixHeap<_>>()), ORDER);
+    }
+
+    /// A small random generator (xorshift), so the tests need no crate.
+    fn random_times(n: usize, seed: u64, spread: i64) -> Vec<Nanos> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % spread as u64) as Nanos - spread / 4
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_radix_heap_agrees_with_the_binary_heap_while_pushes_and_pops_interleave() {
+        // Times cluster (few distinct values) so that ties are common, and
+        // some pushes land before `last`, in the radix heap's `early` heap.
+        for seed in 1..20 {
+            let times = random_times(2_000, seed, 64);
+            let (mut radix, mut heap) = (RadixHeap::default(), Heap::default());
+            let (mut from_radix, mut from_heap) = (Vec::new(), Vec::new());
+            for (i, &when) in times.iter().enumerate() {
+                radix.push(when, i);
+                heap.push(when, i);
+                if i % 3 == 0 {
+                    from_radix.push(radix.pop());
+                    from_heap.push(heap.pop());
+                }
+                if i % 7 == 0 {
+                    assert_eq!(
+                        radix.peek().map(|(k, v)| (k, *v)),
+                        heap.peek().map(|(k, v)| (k, *v))
+                    );
+                }
+            }
+            assert_eq!(from_radix, from_heap, "seed {seed}");
+            assert_eq!(radix.len(), heap.len());
+            assert_eq!(drain_all(radix), drain_all(heap), "seed {seed}");
+        }
+    }
+
+    fn drain_all<S: Schedule<usize>>(mut schedule: S) -> Vec<(Key, usize)> {
+        std::iter::from_fn(|| schedule.pop()).collect()
+    }
+
+    #[test]
+    fn the_radix_heap_takes_the_whole_range_of_times() {
+        let mut radix = RadixHeap::default();
+        for when in [
+            Nanos::MAX,
+            0,
+            Nanos::MIN,
+            -1,
+            1,
+            Nanos::MAX - 1,
+            Nanos::MIN + 1,
+        ] {
+            radix.push(when, when);
+        }
+        let order: Vec<Nanos> = std::iter::from_fn(|| radix.pop().map(|(_, v)| v)).collect();
+        assert_eq!(
+            order,
+            [
+                Nanos::MIN,
+                Nanos::MIN + 1,
+                -1,
+                0,
+                1,
+                Nanos::MAX - 1,
+                Nanos::MAX
+            ]
+        );
     }
 
     #[test]
@@ -245,20 +482,21 @@ mod tests {
         assert_eq!(order, (0..1000).collect::<Vec<_>>());
     }
 
+    fn removes_exactly_one_entry<S: Schedule<&'static str> + Default>() {
+        let mut schedule = S::default();
+        let key = schedule.push(10, "x");
+        schedule.push(10, "y");
+        assert_eq!(schedule.remove(key), Some("x"));
+        assert_eq!(schedule.remove(key), None);
+        assert_eq!(schedule.len(), 1);
+        assert_eq!(drain(schedule), [(10, "y")]);
+    }
+
     #[test]
     fn remove_takes_out_exactly_one_entry() {
-        let mut list = SortedList::default();
-        let mut heap = Heap::default();
-        let list_key = list.push(10, "x");
-        let heap_key = heap.push(10, "x");
-        list.push(10, "y");
-        heap.push(10, "y");
-        assert_eq!(list.remove(list_key), Some("x"));
-        assert_eq!(heap.remove(heap_key), Some("x"));
-        assert_eq!(list.remove(list_key), None);
-        assert_eq!(heap.remove(heap_key), None);
-        assert_eq!(drain(list), [(10, "y")]);
-        assert_eq!(drain(heap), [(10, "y")]);
+        removes_exactly_one_entry::<SortedList<_>>();
+        removes_exactly_one_entry::<Heap<_>>();
+        removes_exactly_one_entry::<RadixHeap<_>>();
     }
 
     #[test]
@@ -270,5 +508,10 @@ mod tests {
         let mut list: SortedList<&str> = fill();
         list.retain(|name| name.starts_with('a'));
         assert_eq!(drain(list), [(10, "a1"), (10, "a2"), (10, "a3")]);
+        let mut radix: RadixHeap<&str> = fill();
+        assert_eq!(radix.peek().map(|(k, i)| (k.when, *i)), Some((-5, "past")));
+        radix.retain(|name| name.starts_with('a'));
+        assert_eq!(radix.len(), 3);
+        assert_eq!(drain(radix), [(10, "a1"), (10, "a2"), (10, "a3")]);
     }
 }

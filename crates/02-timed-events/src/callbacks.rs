@@ -1,0 +1,206 @@
+//! The loop's table of pending callbacks.
+//!
+//! CPython allocates a `Handle` object for every callback
+//! (`asyncio/events.py`), and the loop's `_ready` queue and `_scheduled` heap
+//! hold references to those objects. Here the loop owns one table of slots
+//! instead: a callback lives in a slot from `call_soon` or `call_later` until
+//! it runs or is dropped, and the ready queue, the schedule and every
+//! [`Handle`](crate::Handle) name it by its slot. Reusing slots saves an
+//! allocation per callback, and keeps the callbacks close together in memory;
+//! chapter 2's benchmarks show what that is worth with a million timers.
+
+use std::panic::Location;
+
+use crate::handle::Callback;
+use crate::seconds::Nanos;
+
+/// Names one callback: a slot, and which of the callbacks that have used
+/// that slot. A handle to a callback that has run (or was dropped) keeps an
+/// old generation, so it can never touch the slot's next occupant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallbackId {
+    index: u32,
+    generation: u32,
+}
+
+/// What a report about a callback says: when it was due and who scheduled it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    pub(crate) when: Option<Nanos>,
+    pub(crate) scheduled_at: &'static Location<'static>,
+}
+
+struct Slot {
+    generation: u32,
+    callback: Option<Callback>,
+    origin: Option<Origin>,
+    cancelled: bool,
+    /// A timer still in the loop's schedule, not yet moved to the ready queue.
+    in_schedule: bool,
+}
+
+/// Every callback that has been scheduled and has not yet run or been dropped.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// asyncio's `_timer_cancelled_count`: cancelled timers still scheduled.
+    cancelled_timers: usize,
+}
+
+impl Callbacks {
+    /// Store a callback; `in_schedule` says it is a timer going on the schedule.
+    pub(crate) fn insert(
+        &mut self,
+        callback: Callback,
+        origin: Origin,
+        in_schedule: bool,
+    ) -> CallbackId {
+        let index = self.free.pop().unwrap_or_else(|| {
+            let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 callbacks at once");
+            self.slots.push(Slot {
+                generation: 0,
+                callback: None,
+                origin: None,
+                cancelled: false,
+                in_schedule: false,
+            });
+            index
+        });
+        let slot = &mut self.slots[index as usize];
+        slot.callback = Some(callback);
+        slot.origin = Some(origin);
+        slot.cancelled = false;
+        slot.in_schedule = in_schedule;
+        CallbackId {
+            index,
+            generation: slot.generation,
+        }
+    }
+
+    fn slot(&mut self, id: CallbackId) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(id.index as usize)
+            .filter(|slot| slot.generation == id.generation && slot.origin.is_some())
+    }
+
+    /// Cancel a callback that has not run. Returns the callback, for the
+    /// caller to drop once it no longer borrows the table: dropping it may
+    /// run arbitrary code (whatever the callback captured).
+    pub(crate) fn cancel(&mut self, id: CallbackId) -> Option<Callback> {
+        let slot = self.slot(id)?;
+        if slot.cancelled {
+            return None;
+        }
+        slot.cancelled = true;
+        let callback = slot.callback.take();
+        if slot.in_schedule {
+            self.cancelled_timers += 1;
+        }
+        callback
+    }
+
+    /// Whether a pending callback was cancelled (a stale id counts as gone).
+    pub(crate) fn is_cancelled(&mut self, id: CallbackId) -> bool {
+        self.slot(id).is_none_or(|slot| slot.cancelled)
+    }
+
+    /// How many cancelled timers are still in the schedule.
+    pub(crate) fn cancelled_timers(&self) -> usize {
+        self.cancelled_timers
+    }
+
+    /// A timer left the schedule for the ready queue. Returns `false` if it
+    /// was cancelled, in which case its slot is freed and it goes nowhere.
+    pub(crate) fn leave_schedule(&mut self, id: CallbackId) -> bool {
+        let Some(slot) = self.slot(id) else {
+            return false;
+        };
+        slot.in_schedule = false;
+        if slot.cancelled {
+            self.cancelled_timers -= 1;
+            self.free(id);
+            return false;
+        }
+        true
+    }
+
+    /// Take a callback out to run it, freeing its slot: `None` if it was
+    /// cancelled (or already taken).
+    pub(crate) fn take(&mut self, id: CallbackId) -> Option<(Callback, Origin)> {
+        let slot = self.slot(id)?;
+        let job = slot.callback.take().zip(slot.origin);
+        self.free(id);
+        job
+    }
+
+    fn free(&mut self, id: CallbackId) {
+        let slot = &mut self.slots[id.index as usize];
+        // After 2^32 reuses of one slot an ancient handle could match again;
+        // it would take a program that keeps a handle that long to notice.
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.callback = None;
+        slot.origin = None;
+        self.free.push(id.index);
+        if self.free.len() == self.slots.len() {
+            // Nothing pending: hand slots out in address order again, rather
+            // than in the order timers happened to fire, so that the next
+            // burst of callbacks lands in neighbouring memory.
+            self.free.clear();
+            self.free.extend((0..self.slots.len() as u32).rev());
+        }
+    }
+
+    /// How many slots hold a callback.
+    #[cfg(test)]
+    fn pending(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin {
+            when: Some(5),
+            scheduled_at: Location::caller(),
+        }
+    }
+
+    #[test]
+    fn a_slot_is_reused_and_old_ids_cannot_touch_its_new_callback() {
+        let mut table = Callbacks::default();
+        let first = table.insert(Box::new(|_| {}), origin(), false);
+        assert!(table.take(first).is_some());
+        let second = table.insert(Box::new(|_| {}), origin(), false);
+        assert_eq!(second.index, first.index, "the slot was reused");
+        assert!(table.cancel(first).is_none(), "a stale id cancels nothing");
+        assert!(!table.is_cancelled(second));
+        assert!(table.take(second).is_some());
+        assert_eq!(table.pending(), 0);
+    }
+
+    #[test]
+    fn cancelled_timers_are_counted_until_they_leave_the_schedule() {
+        let mut table = Callbacks::default();
+        let timer = table.insert(Box::new(|_| {}), origin(), true);
+        let soon = table.insert(Box::new(|_| {}), origin(), false);
+        assert!(table.cancel(timer).is_some());
+        assert!(table.cancel(timer).is_none(), "twice: nothing more to drop");
+        assert!(table.cancel(soon).is_some());
+        assert_eq!(
+            table.cancelled_timers(),
+            1,
+            "only timers in the schedule count"
+        );
+        assert!(!table.leave_schedule(timer));
+        assert_eq!(table.cancelled_timers(), 0);
+        assert!(
+            table.take(soon).is_none(),
+            "a cancelled callback does not run"
+        );
+        assert_eq!(table.pending(), 0);
+    }
+}
