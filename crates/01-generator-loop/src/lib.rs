@@ -16,12 +16,14 @@
 //! | [`one_channel`] | the source's leaky first loop | generators before PEP 380 |
 //! | [`guessing_loop`] | the loop | the toy `run(tasks)`; asyncio's `run_forever` |
 //! | [`transcript`] | what the demos print, kept for tests | `print` |
+//! | [`demo_options`] | the demos' command line | |
 //! | [`scenarios`] | the programs of the source material | |
 
 pub mod async_coroutine;
 pub mod clock;
 pub mod composition;
 pub mod coroutine;
+pub mod demo_options;
 pub mod guessing_loop;
 pub mod one_channel;
 pub mod scenarios;

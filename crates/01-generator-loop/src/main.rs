@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use stage01_generator_loop::scenarios;
 use stage01_generator_loop::{RealClock, Transcript, VirtualClock};
+use stage01_generator_loop::{demo_options, scenarios};
 
 const HELP: &str = "\
 Stage 1: a loop that runs resumable coroutines and sleeps by guessing.
@@ -19,20 +19,11 @@ Options:
   --help      print this help";
 
 fn main() -> ExitCode {
-    let mut virtual_clock = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--virtual" => virtual_clock = true,
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("unknown option {other:?}; try --help");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let options = match demo_options::parse(std::env::args().skip(1), &["--virtual"], HELP) {
+        Ok(options) => options,
+        Err(exit) => return exit,
+    };
+    let virtual_clock = options.contains(&"--virtual");
 
     let out = Transcript::echoing();
     let outcome = if virtual_clock {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use stage01_generator_loop::{Clock, RealClock, Transcript, VirtualClock};
+use stage01_generator_loop::{Clock, RealClock, Transcript, VirtualClock, demo_options};
 use stage02_timed_events::scenarios;
 use stage02_timed_events::{LoopError, Timeline};
 
@@ -39,21 +39,13 @@ fn run<C: Clock + 'static>(
 }
 
 fn main() -> ExitCode {
-    let (mut virtual_clock, mut timeline) = (false, false);
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--virtual" => virtual_clock = true,
-            "--timeline" => timeline = true,
-            "--help" | "-h" => {
-                println!("{HELP}");
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("unknown option {other:?}; try --help");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let known = ["--virtual", "--timeline"];
+    let options = match demo_options::parse(std::env::args().skip(1), &known, HELP) {
+        Ok(options) => options,
+        Err(exit) => return exit,
+    };
+    let virtual_clock = options.contains(&"--virtual");
+    let timeline = options.contains(&"--timeline");
     let out = Transcript::echoing();
     let outcome = if virtual_clock {
         out.say("Stage 2 on the virtual clock (times are exact, nothing waits)\n");

@@ -1,0 +1,65 @@
+//! The command line every stage's demo shares: a few on/off options, `--help`,
+//! and a clear refusal of anything else.
+//!
+//! Mirrors nothing in asyncio. It lives here so that each stage's `main.rs`
+//! holds only what that stage's demo does.
+
+use std::process::ExitCode;
+
+/// Read the options in `args` (the program name already skipped). Each must
+/// be one of `known`; `--help` or `-h` prints `help`. On `Ok`, the options
+/// given; on `Err`, the exit code to leave with: 0 after the help, 2 (with a
+/// one-line hint on standard error) after an unknown option.
+pub fn parse(
+    args: impl IntoIterator<Item = String>,
+    known: &[&'static str],
+    help: &str,
+) -> Result<Vec<&'static str>, ExitCode> {
+    let mut given = Vec::new();
+    for arg in args {
+        match known.iter().find(|&&option| option == arg) {
+            Some(option) => given.push(*option),
+            None if arg == "--help" || arg == "-h" => {
+                println!("{help}");
+                return Err(ExitCode::SUCCESS);
+            }
+            None => {
+                eprintln!("unknown option {arg:?}; try --help");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn known_options_are_returned_in_order() {
+        let given = parse(
+            args(&["--timeline", "--virtual"]),
+            &["--virtual", "--timeline"],
+            "",
+        );
+        assert_eq!(given, Ok(vec!["--timeline", "--virtual"]));
+        assert_eq!(parse(args(&[]), &["--virtual"], ""), Ok(vec![]));
+    }
+
+    #[test]
+    fn help_and_unknown_options_end_the_program() {
+        assert_eq!(
+            parse(args(&["--help"]), &[], "help"),
+            Err(ExitCode::SUCCESS)
+        );
+        assert_eq!(
+            parse(args(&["--nope"]), &["--virtual"], ""),
+            Err(ExitCode::from(2))
+        );
+    }
+}
