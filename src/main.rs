@@ -10,6 +10,10 @@ const STAGES: &[(&str, &str)] = &[
         "stage02-timed-events",
         "a schedule of wake-up times, and the callback event loop",
     ),
+    (
+        "stage03-read-readiness",
+        "waiting for file descriptors with select and poll",
+    ),
 ];
 
 fn main() {

@@ -19,6 +19,13 @@ pub trait Clock {
 
     /// Block the calling thread for `duration`.
     fn sleep(&self, duration: Duration);
+
+    /// Whether this clock's time is made up. A loop that waits in the
+    /// kernel (stage 3's `select`) must not block for a virtual timeout: it
+    /// looks without waiting, then moves the clock itself.
+    fn is_virtual(&self) -> bool {
+        false
+    }
 }
 // ANCHOR_END: clock
 
@@ -91,6 +98,10 @@ impl Clock for VirtualClock {
     /// Sleeping on a virtual clock takes no real time: it advances the clock.
     fn sleep(&self, duration: Duration) {
         self.advance(duration);
+    }
+
+    fn is_virtual(&self) -> bool {
+        true
     }
 }
 // ANCHOR_END: virtual_clock

@@ -1,0 +1,253 @@
+//! The callback loop of stage 2, now waiting in `select` or `poll`.
+//!
+//! Mirrors `BaseSelectorEventLoop` in CPython's `asyncio/selector_events.py`:
+//! `add_reader`, `remove_reader`, `add_writer`, `remove_writer`, and
+//! `_process_events`, which turns each ready descriptor into a call of its
+//! reader or writer. The loop itself is stage 2's `EventLoop`, unchanged:
+//! this module only gives it a [`Poller`] that waits for descriptors as well
+//! as for time, with the next timer's deadline as the timeout.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::os::fd::RawFd;
+use std::panic::Location;
+use std::rc::Rc;
+use std::time::Duration;
+
+use stage01_generator_loop::Clock;
+use stage02_timed_events::event_loop::LoopError;
+use stage02_timed_events::{EventLoop, Poller, Ready};
+
+use crate::selector::{Interest, Selector, SelectorError, Wait};
+use crate::wakeup::{Remote, Wakeup};
+
+/// A reader or writer: called every iteration while its descriptor is ready.
+type Watcher = (Rc<dyn Fn(&EventLoop)>, &'static Location<'static>);
+
+/// What the loop watches, shared between the loop's API and its poller.
+struct Watched {
+    selector: Selector<Box<dyn Wait>>,
+    readers: BTreeMap<RawFd, Watcher>,
+    writers: BTreeMap<RawFd, Watcher>,
+    wakeup: Wakeup,
+    /// Reused from iteration to iteration.
+    events: Vec<(RawFd, Interest)>,
+}
+
+impl Wait for Box<dyn Wait> {
+    fn check(&self, fd: RawFd) -> Result<(), SelectorError> {
+        (**self).check(fd)
+    }
+
+    fn wait(
+        &mut self,
+        registered: &BTreeMap<RawFd, Interest>,
+        timeout: Option<Duration>,
+        ready: &mut Vec<(RawFd, Interest)>,
+    ) -> Result<(), SelectorError> {
+        (**self).wait(registered, timeout, ready)
+    }
+}
+
+/// Stage 2's loop with a selector: clones are the same loop. It dereferences
+/// to the [`EventLoop`], so `call_soon`, `call_later` and `run_forever` work
+/// as before.
+#[derive(Clone)]
+pub struct SelectorLoop {
+    event_loop: EventLoop,
+    watched: Rc<RefCell<Watched>>,
+}
+
+impl Deref for SelectorLoop {
+    type Target = EventLoop;
+
+    fn deref(&self) -> &EventLoop {
+        &self.event_loop
+    }
+}
+
+impl SelectorLoop {
+    /// A loop on `clock` that waits with the system call `wait`
+    /// ([`Select`](crate::select::Select) or [`Poll`](crate::poll::Poll)).
+    ///
+    /// # Errors
+    /// If the wake-up socket cannot be made or watched.
+    pub fn new(
+        clock: impl Clock + 'static,
+        wait: impl Wait + 'static,
+    ) -> Result<Self, SelectorError> {
+        let wakeup = Wakeup::new().map_err(SelectorError::Io)?;
+        let mut selector = Selector::new(Box::new(wait) as Box<dyn Wait>);
+        selector.register(wakeup.fd(), Interest::READ)?;
+        let watched = Rc::new(RefCell::new(Watched {
+            selector,
+            readers: BTreeMap::new(),
+            writers: BTreeMap::new(),
+            wakeup,
+            events: Vec::new(),
+        }));
+        let poller = SelectorPoller {
+            watched: Rc::clone(&watched),
+        };
+        let event_loop = EventLoop::with_poller(clock, poller);
+        Ok(Self {
+            event_loop,
+            watched,
+        })
+    }
+
+    // ANCHOR: add_reader
+    /// asyncio's `add_reader`: call `callback` in every iteration in which
+    /// `fd` is readable, until `remove_reader`. A second `add_reader` for
+    /// the same descriptor replaces the first, as in asyncio.
+    #[track_caller]
+    pub fn add_reader(
+        &self,
+        fd: RawFd,
+        callback: impl Fn(&EventLoop) + 'static,
+    ) -> Result<(), SelectorError> {
+        self.watch(fd, Interest::READ, (Rc::new(callback), Location::caller()))
+    }
+
+    /// asyncio's `add_writer`: the same, for writability.
+    #[track_caller]
+    pub fn add_writer(
+        &self,
+        fd: RawFd,
+        callback: impl Fn(&EventLoop) + 'static,
+    ) -> Result<(), SelectorError> {
+        self.watch(fd, Interest::WRITE, (Rc::new(callback), Location::caller()))
+    }
+
+    /// asyncio's `remove_reader`: `true` if there was a reader to remove.
+    pub fn remove_reader(&self, fd: RawFd) -> bool {
+        self.unwatch(fd, Interest::READ)
+    }
+
+    /// asyncio's `remove_writer`: `true` if there was a writer to remove.
+    pub fn remove_writer(&self, fd: RawFd) -> bool {
+        self.unwatch(fd, Interest::WRITE)
+    }
+    // ANCHOR_END: add_reader
+
+    /// A handle through which other threads can `call_soon_threadsafe`.
+    pub fn remote(&self) -> Remote {
+        self.watched.borrow().wakeup.remote()
+    }
+
+    /// The descriptors watched, with what for (the wake-up socket included).
+    pub fn watched(&self) -> Vec<(RawFd, Interest)> {
+        let watched = self.watched.borrow();
+        let fds = watched.readers.keys().chain(watched.writers.keys());
+        let mut all: Vec<_> = fds
+            .filter_map(|&fd| Some((fd, watched.selector.interest(fd)?)))
+            .collect();
+        all.dedup();
+        all
+    }
+
+    fn watch(&self, fd: RawFd, what: Interest, watcher: Watcher) -> Result<(), SelectorError> {
+        let mut watched = self.watched.borrow_mut();
+        if fd == watched.wakeup.fd() {
+            return Err(SelectorError::AlreadyRegistered(fd));
+        }
+        match watched.selector.interest(fd) {
+            None => watched.selector.register(fd, what)?,
+            Some(now) => watched.selector.modify(fd, combine(now, what))?,
+        }
+        let table = if what.read {
+            &mut watched.readers
+        } else {
+            &mut watched.writers
+        };
+        table.insert(fd, watcher);
+        Ok(())
+    }
+
+    fn unwatch(&self, fd: RawFd, what: Interest) -> bool {
+        let mut watched = self.watched.borrow_mut();
+        let table = if what.read {
+            &mut watched.readers
+        } else {
+            &mut watched.writers
+        };
+        if table.remove(&fd).is_none() {
+            return false;
+        }
+        let rest = Interest {
+            read: watched.readers.contains_key(&fd),
+            write: watched.writers.contains_key(&fd),
+        };
+        // Unregistering works even if the descriptor was closed already.
+        let outcome = if rest.is_empty() {
+            watched.selector.unregister(fd)
+        } else {
+            watched.selector.modify(fd, rest)
+        };
+        outcome.is_ok()
+    }
+}
+
+fn combine(a: Interest, b: Interest) -> Interest {
+    Interest {
+        read: a.read || b.read,
+        write: a.write || b.write,
+    }
+}
+
+/// Stage 2's [`Poller`], for a loop that watches descriptors.
+struct SelectorPoller {
+    watched: Rc<RefCell<Watched>>,
+}
+
+// ANCHOR: poll
+impl Poller for SelectorPoller {
+    fn poll(
+        &mut self,
+        clock: &dyn Clock,
+        timeout: Option<Duration>,
+        ready: &mut Vec<Ready>,
+    ) -> Result<(), LoopError> {
+        let mut watched = self.watched.borrow_mut();
+        let watched = &mut *watched;
+        let idle = watched.readers.is_empty() && watched.writers.is_empty();
+        if timeout.is_none() && idle && !watched.wakeup.has_remotes() {
+            return Err(LoopError::NothingToWaitFor);
+        }
+        // On a virtual clock, look without waiting for the timeout: the
+        // loop moves the clock itself if nothing is ready.
+        let wait = if clock.is_virtual() && timeout.is_some() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        watched
+            .selector
+            .select(wait, &mut watched.events)
+            .map_err(|error| LoopError::Io(std::io::Error::other(error)))?;
+        if watched.events.is_empty() && clock.is_virtual() {
+            clock.sleep(timeout.unwrap_or_default());
+        }
+        for &(fd, found) in &watched.events {
+            if fd == watched.wakeup.fd() {
+                watched.wakeup.drain(ready);
+                continue;
+            }
+            for (table, wanted) in [
+                (&watched.readers, found.read),
+                (&watched.writers, found.write),
+            ] {
+                if let Some((callback, registered_at)) = table.get(&fd).filter(|_| wanted) {
+                    let callback = Rc::clone(callback);
+                    ready.push(Ready {
+                        callback: Box::new(move |event_loop| callback(event_loop)),
+                        registered_at,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: poll
