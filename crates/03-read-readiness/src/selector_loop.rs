@@ -211,13 +211,15 @@ impl Poller for SelectorPoller {
     ) -> Result<(), LoopError> {
         let mut watched = self.watched.borrow_mut();
         let watched = &mut *watched;
+        // Waiting for ever is only sensible if something could end the wait:
+        // a watched descriptor, or another thread holding a `Remote`.
         let idle = watched.readers.is_empty() && watched.writers.is_empty();
-        if timeout.is_none() && idle && !watched.wakeup.has_remotes() {
-            return Err(LoopError::NothingToWaitFor);
-        }
+        let hopeless = timeout.is_none() && idle && !watched.wakeup.has_remotes();
         // On a virtual clock, look without waiting for the timeout: the
-        // loop moves the clock itself if nothing is ready.
-        let wait = if clock.is_virtual() && timeout.is_some() {
+        // loop moves the clock itself if nothing is ready. And when waiting
+        // would be hopeless, look once anyway: a thread that has gone may
+        // have left callbacks behind.
+        let wait = if hopeless || (clock.is_virtual() && timeout.is_some()) {
             Some(Duration::ZERO)
         } else {
             timeout
@@ -226,8 +228,13 @@ impl Poller for SelectorPoller {
             .selector
             .select(wait, &mut watched.events)
             .map_err(|error| LoopError::Io(std::io::Error::other(error)))?;
-        if watched.events.is_empty() && clock.is_virtual() {
-            clock.sleep(timeout.unwrap_or_default());
+        if watched.events.is_empty() {
+            if hopeless {
+                return Err(LoopError::NothingToWaitFor);
+            }
+            if clock.is_virtual() {
+                clock.sleep(timeout.unwrap_or_default());
+            }
         }
         for &(fd, found) in &watched.events {
             if fd == watched.wakeup.fd() {

@@ -1,0 +1,212 @@
+//! Stage 2's loop waiting on a selector: readers and writers, level
+//! triggering inside the loop, timers next to a descriptor that is always
+//! ready, waking the loop from another thread, and odd requests.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+use std::time::Duration;
+
+use stage01_generator_loop::{RealClock, VirtualClock};
+use stage02_timed_events::event_loop::LoopError;
+use stage03_read_readiness::poll::Poll;
+use stage03_read_readiness::select::Select;
+use stage03_read_readiness::{SelectorError, SelectorLoop};
+
+/// A shared log that callbacks append to.
+#[derive(Clone, Default)]
+struct Log(Rc<RefCell<Vec<String>>>);
+
+impl Log {
+    fn push(&self, entry: impl Into<String>) {
+        self.0.borrow_mut().push(entry.into());
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+}
+
+fn virtual_loop() -> (SelectorLoop, VirtualClock) {
+    let clock = VirtualClock::new();
+    (
+        SelectorLoop::new(clock.clone(), Poll::default()).unwrap(),
+        clock,
+    )
+}
+
+#[test]
+fn a_reader_runs_in_every_iteration_while_its_data_is_unread() {
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    theirs.write_all(b"abc").unwrap();
+    let log = Log::default();
+    let (reader_log, socket) = (log.clone(), Rc::new(ours));
+    let fd = socket.as_raw_fd();
+    event_loop
+        .add_reader(fd, move |event_loop| {
+            let mut byte = [0];
+            (&*socket).read_exact(&mut byte).unwrap();
+            let text = format!("iteration {}: {}", event_loop.iterations(), byte[0] as char);
+            reader_log.push(text);
+        })
+        .unwrap();
+    let stopper = log.clone();
+    event_loop
+        .call_later(1.0, move |event_loop| {
+            stopper.push(format!("timer at {}", event_loop.time()));
+            event_loop.stop();
+        })
+        .unwrap();
+    event_loop.run_forever().unwrap();
+    assert_eq!(
+        log.entries(),
+        [
+            "iteration 1: a",
+            "iteration 2: b",
+            "iteration 3: c",
+            "timer at 1"
+        ]
+    );
+}
+
+#[test]
+fn a_second_reader_replaces_the_first_and_removing_says_whether_there_was_one() {
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    let fd = ours.as_raw_fd();
+    theirs.write_all(b"x").unwrap();
+    let log = Log::default();
+    let first = log.clone();
+    event_loop
+        .add_reader(fd, move |_| first.push("first"))
+        .unwrap();
+    let second = log.clone();
+    event_loop
+        .add_reader(fd, move |event_loop| {
+            second.push("second");
+            event_loop.stop();
+        })
+        .unwrap();
+    event_loop.run_forever().unwrap();
+    assert_eq!(log.entries(), ["second"]);
+    assert!(event_loop.remove_reader(fd));
+    assert!(!event_loop.remove_reader(fd));
+    assert!(!event_loop.remove_writer(fd));
+}
+
+#[test]
+fn readers_and_writers_share_a_descriptor() {
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    let fd = ours.as_raw_fd();
+    theirs.write_all(b"x").unwrap();
+    let log = Log::default();
+    let reads = log.clone();
+    event_loop
+        .add_reader(fd, move |_| reads.push("readable"))
+        .unwrap();
+    let writes = log.clone();
+    event_loop
+        .add_writer(fd, move |event_loop| {
+            writes.push("writable");
+            event_loop.stop();
+        })
+        .unwrap();
+    event_loop.run_forever().unwrap();
+    assert_eq!(log.entries(), ["readable", "writable"]);
+    assert!(event_loop.remove_writer(fd));
+    assert!(event_loop.remove_reader(fd));
+    assert!(event_loop.watched().is_empty());
+}
+
+#[test]
+fn an_always_ready_descriptor_does_not_starve_a_timer() {
+    // A regular file is always readable. Each call of its reader "costs"
+    // 0.1 s of virtual time, as real work would cost real time; the timer
+    // due at 1 s must still fire. (In the iteration in which it is due, the
+    // reader runs first, as in asyncio: I/O callbacks join the ready queue
+    // before due timers. So the 11th read makes the timer 0.1 s late.)
+    let (event_loop, clock) = virtual_loop();
+    let file = File::open(env!("CARGO_MANIFEST_PATH")).unwrap();
+    let log = Log::default();
+    let reads = log.clone();
+    event_loop
+        .add_reader(file.as_raw_fd(), move |_| {
+            clock.advance(Duration::from_millis(100));
+            reads.push("read");
+        })
+        .unwrap();
+    let timer = log.clone();
+    event_loop
+        .call_later(1.0, move |event_loop| {
+            timer.push(format!("timer at {}", event_loop.time()));
+            event_loop.stop();
+        })
+        .unwrap();
+    event_loop.run_forever().unwrap();
+    let entries = log.entries();
+    assert_eq!(entries.iter().filter(|e| *e == "read").count(), 11);
+    assert_eq!(entries.last().unwrap(), "timer at 1.1");
+}
+
+#[test]
+fn bad_descriptors_are_refused_when_added() {
+    let (event_loop, _) = virtual_loop();
+    let (ours, _theirs) = UnixStream::pair().unwrap();
+    let fd = ours.as_raw_fd();
+    drop(ours);
+    assert!(matches!(
+        event_loop.add_reader(fd, |_| {}),
+        Err(SelectorError::BadDescriptor(f)) if f == fd
+    ));
+    assert!(matches!(
+        event_loop.add_writer(-5, |_| {}),
+        Err(SelectorError::BadDescriptor(-5))
+    ));
+    assert!(event_loop.watched().is_empty());
+}
+
+#[test]
+fn with_nothing_to_watch_and_nobody_to_wake_it_the_loop_says_so() {
+    let (event_loop, _) = virtual_loop();
+    let error = event_loop.run_forever().unwrap_err();
+    assert!(matches!(error, LoopError::NothingToWaitFor), "{error}");
+}
+
+#[test]
+fn another_thread_wakes_a_loop_waiting_with_no_timeout() {
+    // Real clock, nothing scheduled, nothing watched: the loop waits in
+    // select() with no timeout at all until the other thread's call arrives.
+    let event_loop = SelectorLoop::new(RealClock::new(), Select).unwrap();
+    let remote = event_loop.remote();
+    let log = Log::default();
+    let worker = std::thread::spawn(move || {
+        remote.call_soon_threadsafe(|event_loop| event_loop.stop());
+    });
+    let started = log.clone();
+    event_loop.call_soon(move |_| started.push("loop running"));
+    event_loop.run_forever().unwrap();
+    worker.join().unwrap();
+    assert_eq!(log.entries(), ["loop running"]);
+}
+
+#[test]
+fn calls_from_other_threads_run_in_the_order_they_were_sent() {
+    let (event_loop, _) = virtual_loop();
+    let remote = event_loop.remote();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        for n in 0..5 {
+            let sender = sender.clone();
+            remote.call_soon_threadsafe(move |_| sender.send(n).unwrap());
+        }
+        remote.call_soon_threadsafe(|event_loop| event_loop.stop());
+    });
+    worker.join().unwrap();
+    event_loop.run_forever().unwrap();
+    assert_eq!(receiver.try_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+}
