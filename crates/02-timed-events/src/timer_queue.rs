@@ -227,6 +227,9 @@ pub struct RadixHeap<T> {
     due: VecDeque<Entry<T>>,
     /// Buckets 1 to 64; `farther[i - 1]` is bucket `i`.
     farther: [Vec<Entry<T>>; 64],
+    /// Bit `i - 1` set when bucket `i` has entries: finding the nearest
+    /// non-empty bucket is then one instruction, not a walk over 64 vectors.
+    occupied: u64,
     early: BinaryHeap<Entry<T>>,
     /// An empty vector with room in it, swapped in for a bucket being refilled.
     spare: Vec<Entry<T>>,
@@ -241,20 +244,32 @@ fn bucket(last: Nanos, when: Nanos) -> usize {
     (u64::BITS - differing.leading_zeros()) as usize
 }
 
+/// Which buckets have entries, as `RadixHeap::occupied` records it.
+fn occupancy<T>(farther: &[Vec<Entry<T>>; 64]) -> u64 {
+    (0..64)
+        .filter(|&i| !farther[i].is_empty())
+        .fold(0, |bits, i| bits | 1 << i)
+}
+
 impl<T> RadixHeap<T> {
     fn file(&mut self, entry: Entry<T>) {
         match bucket(self.last, entry.key.when) {
             0 => self.due.push_back(entry),
-            i => self.farther[i - 1].push(entry),
+            i => {
+                self.farther[i - 1].push(entry);
+                self.occupied |= 1 << (i - 1);
+            }
         }
     }
 
     /// Bucket 0 is empty: move `last` to the earliest time in the nearest
     /// bucket and spread that bucket out below it.
     fn refill(&mut self) {
-        let Some(nearest) = self.farther.iter().position(|b| !b.is_empty()) else {
+        if self.occupied == 0 {
             return;
-        };
+        }
+        let nearest = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << nearest);
         // Swap the bucket with a spare vector rather than take it, so both
         // keep their memory: refills would otherwise allocate all the time.
         let mut entries = std::mem::take(&mut self.spare);
@@ -325,6 +340,7 @@ impl<T> Schedule<T> for RadixHeap<T> {
         take(&mut due);
         self.due = VecDeque::from(due);
         self.farther.iter_mut().for_each(take);
+        self.occupied = occupancy(&self.farther);
         self.len -= usize::from(removed.is_some());
         removed
     }
@@ -336,6 +352,7 @@ impl<T> Schedule<T> for RadixHeap<T> {
         for bucket in &mut self.farther {
             bucket.retain(|e| keep(&e.item));
         }
+        self.occupied = occupancy(&self.farther);
         self.len =
             self.early.len() + self.due.len() + self.farther.iter().map(Vec::len).sum::<usize>();
     }
@@ -351,6 +368,7 @@ impl<T> Default for RadixHeap<T> {
             last: Nanos::MIN,
             due: VecDeque::new(),
             farther: std::array::from_fn(|_| Vec::new()),
+            occupied: 0,
             early: BinaryHeap::new(),
             spare: Vec::new(),
             len: 0,
