@@ -69,3 +69,49 @@ pub(crate) fn sections(trace: &str) -> Vec<(String, Vec<String>)> {
     }
     sections
 }
+
+/// A section of a trace: its name, and its lines.
+#[allow(dead_code, reason = "not every test binary prints sections")]
+pub(crate) type Section = (String, Vec<String>);
+
+/// The sections `tests/parity/<script>` prints, from one run of it per test
+/// binary (every test that asks shares that run), or `None` when this
+/// machine has no `python3`.
+///
+/// # Panics
+/// As [`python_trace`] and [`sections`] do.
+#[allow(dead_code, reason = "not every test binary prints sections")]
+pub(crate) fn python_sections(script: &'static str) -> Option<&'static [Section]> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    type Runs = HashMap<&'static str, Option<&'static [Section]>>;
+    static RUNS: OnceLock<Mutex<Runs>> = OnceLock::new();
+    let mut runs = RUNS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    *runs.entry(script).or_insert_with(|| {
+        let sections = sections(&python_trace(script)?);
+        // Kept for the rest of the test run: one small trace per script.
+        Some(Vec::leak(sections))
+    })
+}
+
+/// The lines of section `name` of what `tests/parity/<script>` prints, or
+/// `None` (after saying so) when there is no python3 to run it.
+///
+/// # Panics
+/// If the script prints no such section.
+#[allow(dead_code, reason = "not every test binary prints sections")]
+pub(crate) fn python_section(script: &'static str, name: &str) -> Option<Vec<String>> {
+    let Some(sections) = python_sections(script) else {
+        eprintln!("skipped: python3 not found, so section {name} was not compared");
+        return None;
+    };
+    let (_, lines) = sections
+        .iter()
+        .find(|(section, _)| section == name)
+        .unwrap_or_else(|| panic!("{script} prints no section {name}"));
+    Some(lines.clone())
+}

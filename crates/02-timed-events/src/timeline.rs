@@ -1,8 +1,9 @@
 //! A record of what the loop did, and pictures of it.
 //!
 //! Mirrors nothing in asyncio (its debug mode logs slow callbacks, but draws
-//! nothing). The loop and the task driver add marks as they work; the
-//! renderers draw one row per task with time running across.
+//! nothing). The loop and the task driver add marks as they work (and later
+//! stages' events, such as a file descriptor found ready); the renderers draw
+//! one row per task with time running across.
 //!
 //! This module keeps the marks. Its submodules draw them:
 //!
@@ -44,6 +45,13 @@ pub enum Mark {
     Completed {
         /// The task's name.
         task: String,
+    },
+    /// Something the loop watches became ready: stage 3 marks a file
+    /// descriptor that the selector found readable for a waiting coroutine.
+    /// Drawn on the row called `row`, which need not be a task's.
+    Ready {
+        /// The row to draw it on.
+        row: String,
     },
 }
 
@@ -88,6 +96,12 @@ mod examples {
     pub(super) fn completed(task: &str) -> Mark {
         Mark::Completed {
             task: task.to_string(),
+        }
+    }
+
+    pub(super) fn ready(row: &str) -> Mark {
+        Mark::Ready {
+            row: row.to_string(),
         }
     }
 

@@ -68,6 +68,9 @@ pub enum SelectorError {
     BadDescriptor(RawFd),
     /// Registered with no interest at all: nothing could ever be reported.
     NoInterest(RawFd),
+    /// Another coroutine is already waiting to read this descriptor: a second
+    /// reader would replace the first, whose coroutine would never wake.
+    Busy(RawFd),
     /// `select(2)` cannot watch descriptors at or above `FD_SETSIZE`.
     TooHigh {
         /// The descriptor.
@@ -90,6 +93,12 @@ impl fmt::Display for SelectorError {
                 write!(
                     f,
                     "file descriptor {fd} is not open (closed, or never opened)"
+                )
+            }
+            SelectorError::Busy(fd) => {
+                write!(
+                    f,
+                    "another coroutine is already waiting to read file descriptor {fd}"
                 )
             }
             SelectorError::NoInterest(fd) => {

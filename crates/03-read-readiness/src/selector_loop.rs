@@ -7,7 +7,7 @@
 //! this module only gives it a [`Poller`] that waits for descriptors as well
 //! as for time, with the next timer's deadline as the timeout.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::os::fd::RawFd;
@@ -23,13 +23,20 @@ use crate::selector::{Interest, Selector, SelectorError, Wait};
 use crate::wakeup::{Remote, Wakeup};
 
 /// A reader or writer: called every iteration while its descriptor is ready.
-type Watcher = (Rc<dyn Fn(&EventLoop)>, &'static Location<'static>);
+struct Watcher {
+    callback: Box<dyn Fn(&EventLoop)>,
+    registered_at: &'static Location<'static>,
+    /// Cleared by `remove_reader` (or a replacing `add_reader`): a call
+    /// already queued for this iteration must then not run, as asyncio's
+    /// `_remove_reader` cancels the reader's handle.
+    active: Cell<bool>,
+}
 
 /// What the loop watches, shared between the loop's API and its poller.
 struct Watched {
     selector: Selector<Box<dyn Wait>>,
-    readers: BTreeMap<RawFd, Watcher>,
-    writers: BTreeMap<RawFd, Watcher>,
+    readers: BTreeMap<RawFd, Rc<Watcher>>,
+    writers: BTreeMap<RawFd, Rc<Watcher>>,
     wakeup: Wakeup,
     /// Reused from iteration to iteration.
     events: Vec<(RawFd, Interest)>,
@@ -107,7 +114,11 @@ impl SelectorLoop {
         fd: RawFd,
         callback: impl Fn(&EventLoop) + 'static,
     ) -> Result<(), SelectorError> {
-        self.watch(fd, Interest::READ, (Rc::new(callback), Location::caller()))
+        self.watch(
+            fd,
+            Interest::READ,
+            Watcher::new(callback, Location::caller()),
+        )
     }
 
     /// asyncio's `add_writer`: the same, for writability.
@@ -117,7 +128,11 @@ impl SelectorLoop {
         fd: RawFd,
         callback: impl Fn(&EventLoop) + 'static,
     ) -> Result<(), SelectorError> {
-        self.watch(fd, Interest::WRITE, (Rc::new(callback), Location::caller()))
+        self.watch(
+            fd,
+            Interest::WRITE,
+            Watcher::new(callback, Location::caller()),
+        )
     }
 
     /// asyncio's `remove_reader`: `true` if there was a reader to remove.
@@ -136,15 +151,31 @@ impl SelectorLoop {
         self.watched.borrow().wakeup.remote()
     }
 
-    /// The descriptors watched, with what for (the wake-up socket included).
+    /// The descriptors watched for readers and writers, with what for, in
+    /// descriptor order (the loop's own wake-up socket is not listed).
     pub fn watched(&self) -> Vec<(RawFd, Interest)> {
         let watched = self.watched.borrow();
-        let fds = watched.readers.keys().chain(watched.writers.keys());
-        let mut all: Vec<_> = fds
-            .filter_map(|&fd| Some((fd, watched.selector.interest(fd)?)))
+        let mut fds: Vec<RawFd> = watched
+            .readers
+            .keys()
+            .chain(watched.writers.keys())
+            .copied()
             .collect();
-        all.dedup();
-        all
+        fds.sort_unstable();
+        fds.dedup();
+        fds.into_iter()
+            .filter_map(|fd| Some((fd, watched.selector.interest(fd)?)))
+            .collect()
+    }
+
+    /// Whether a reader is registered for `fd`.
+    pub fn has_reader(&self, fd: RawFd) -> bool {
+        self.watched.borrow().readers.contains_key(&fd)
+    }
+
+    /// Whether a writer is registered for `fd`.
+    pub fn has_writer(&self, fd: RawFd) -> bool {
+        self.watched.borrow().writers.contains_key(&fd)
     }
 
     fn watch(&self, fd: RawFd, what: Interest, watcher: Watcher) -> Result<(), SelectorError> {
@@ -161,7 +192,9 @@ impl SelectorLoop {
         } else {
             &mut watched.writers
         };
-        table.insert(fd, watcher);
+        if let Some(replaced) = table.insert(fd, Rc::new(watcher)) {
+            replaced.active.set(false);
+        }
         Ok(())
     }
 
@@ -172,9 +205,10 @@ impl SelectorLoop {
         } else {
             &mut watched.writers
         };
-        if table.remove(&fd).is_none() {
+        let Some(removed) = table.remove(&fd) else {
             return false;
-        }
+        };
+        removed.active.set(false);
         let rest = Interest {
             read: watched.readers.contains_key(&fd),
             write: watched.writers.contains_key(&fd),
@@ -186,6 +220,39 @@ impl SelectorLoop {
             watched.selector.modify(fd, rest)
         };
         outcome.is_ok()
+    }
+}
+
+impl Watcher {
+    fn new(
+        callback: impl Fn(&EventLoop) + 'static,
+        registered_at: &'static Location<'static>,
+    ) -> Self {
+        Self {
+            callback: Box::new(callback),
+            registered_at,
+            active: Cell::new(true),
+        }
+    }
+}
+
+impl std::fmt::Debug for SelectorLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelectorLoop")
+            .field("time", &self.time())
+            .field("watched", &self.watched())
+            .finish()
+    }
+}
+
+/// The loop reports a selector's refusal as a failed poll; the
+/// [`SelectorError`] itself can be had back with `downcast_ref`.
+impl From<SelectorError> for LoopError {
+    fn from(error: SelectorError) -> Self {
+        match error {
+            SelectorError::Io(error) => LoopError::Io(error),
+            other => LoopError::Io(std::io::Error::other(other)),
+        }
     }
 }
 
@@ -224,10 +291,7 @@ impl Poller for SelectorPoller {
         } else {
             timeout
         };
-        watched
-            .selector
-            .select(wait, &mut watched.events)
-            .map_err(|error| LoopError::Io(std::io::Error::other(error)))?;
+        watched.selector.select(wait, &mut watched.events)?;
         if watched.events.is_empty() {
             if hopeless {
                 return Err(LoopError::NothingToWaitFor);
@@ -245,10 +309,16 @@ impl Poller for SelectorPoller {
                 (&watched.readers, found.read),
                 (&watched.writers, found.write),
             ] {
-                if let Some((callback, registered_at)) = table.get(&fd).filter(|_| wanted) {
-                    let callback = Rc::clone(callback);
+                if let Some(watcher) = table.get(&fd).filter(|_| wanted) {
+                    let watcher = Rc::clone(watcher);
+                    let registered_at = watcher.registered_at;
+                    let callback = move |event_loop: &EventLoop| {
+                        if watcher.active.get() {
+                            (watcher.callback)(event_loop);
+                        }
+                    };
                     ready.push(Ready {
-                        callback: Box::new(move |event_loop| callback(event_loop)),
+                        callback: Box::new(callback),
                         registered_at,
                     });
                 }

@@ -22,11 +22,14 @@ pub(super) struct Rows {
     pub(super) sleeps: Vec<(Nanos, Nanos)>,
 }
 
-/// One task's row: when it was resumed, and when it completed.
+/// One task's row: when it was resumed, when it completed, and when
+/// something it waits for was ready. A row of `Ready` marks alone (stage 3's
+/// row of file descriptors) is a row like any other, without a task.
 pub(super) struct TaskRow {
     pub(super) name: String,
     pub(super) resumed: Vec<Nanos>,
     pub(super) completed: Vec<Nanos>,
+    pub(super) ready: Vec<Nanos>,
 }
 
 impl Rows {
@@ -47,6 +50,7 @@ impl Rows {
                 }
                 Mark::Resumed { task } => rows.task(task).resumed.push(*at),
                 Mark::Completed { task } => rows.task(task).completed.push(*at),
+                Mark::Ready { row } => rows.task(row).ready.push(*at),
             }
             rows.include(*at);
         }
@@ -70,6 +74,7 @@ impl Rows {
                     name: name.to_string(),
                     resumed: Vec::new(),
                     completed: Vec::new(),
+                    ready: Vec::new(),
                 });
                 self.tasks.len() - 1
             }
@@ -82,16 +87,23 @@ impl Rows {
         let tasks = self.tasks.iter().map(|task| task.name.as_str());
         tasks.chain([LOOP_LABEL, AXIS_LABEL])
     }
+
+    /// Whether any row has a `Ready` mark: only then do the legends explain
+    /// them, so that pictures without any stay as they were.
+    pub(super) fn any_ready(&self) -> bool {
+        self.tasks.iter().any(|task| !task.ready.is_empty())
+    }
 }
 
 impl TaskRow {
-    /// The first and last time the task shows up: the ends of its lifeline,
-    /// along which it waits between resumes.
-    pub(super) fn lifetime(&self) -> (Nanos, Nanos) {
+    /// The first and last time the task was resumed or completed: the ends
+    /// of its lifeline, along which it waits between resumes. `None` for a
+    /// row with neither, which has no task and so no lifeline.
+    pub(super) fn lifetime(&self) -> Option<(Nanos, Nanos)> {
         let times = self.resumed.iter().chain(&self.completed);
-        let first = times.clone().min().copied().unwrap_or_default();
-        let last = times.max().copied().unwrap_or_default();
-        (first, last)
+        let first = times.clone().min()?;
+        let last = times.max()?;
+        Some((*first, *last))
     }
 }
 // ANCHOR_END: rows
@@ -99,7 +111,7 @@ impl TaskRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::examples::{MS, completed, resumed};
+    use crate::timeline::examples::{MS, completed, ready, resumed};
 
     #[test]
     fn rows_come_in_order_of_first_appearance() {
@@ -112,5 +124,22 @@ mod tests {
         let rows = Rows::gather(&marks).expect("there are marks");
         let labels: Vec<&str> = rows.labels().collect();
         assert_eq!(labels, ["zeta", "alpha", "(loop)", "time (s)"]);
+    }
+
+    #[test]
+    fn ready_marks_join_their_row_and_a_row_of_them_alone_has_no_lifeline() {
+        let marks = [
+            (0, resumed("reader")),
+            (MS, ready("(fd ready)")),
+            (MS, ready("reader")),
+            (2 * MS, completed("reader")),
+        ];
+        let rows = Rows::gather(&marks).expect("there are marks");
+        assert!(rows.any_ready());
+        let labels: Vec<&str> = rows.labels().collect();
+        assert_eq!(labels, ["reader", "(fd ready)", "(loop)", "time (s)"]);
+        assert_eq!(rows.tasks[0].ready, [MS]);
+        assert_eq!(rows.tasks[0].lifetime(), Some((0, 2 * MS)));
+        assert_eq!(rows.tasks[1].lifetime(), None);
     }
 }

@@ -24,7 +24,8 @@ const BASELINE_DROP: i64 = 4;
 const FONTS: &str = "ui-monospace, SFMono-Regular, Menlo, Consolas, \
                      'DejaVu Sans Mono', 'Liberation Mono', monospace";
 
-// Colours: dark text on white, blue resumes, green completions, amber sleep.
+// Colours: dark text on white, blue resumes, green completions, amber sleep,
+// purple readiness.
 const INK: &str = "#1f2328";
 const MUTED: &str = "#57606a";
 const BAND: &str = "#f3f5f8";
@@ -33,6 +34,7 @@ const LIFELINE: &str = "#aab3bf";
 const RESUME: &str = "#2f6fdf";
 const DONE: &str = "#1a7f37";
 const SLEEP: &str = "#f2c14e";
+const READY: &str = "#8250df";
 
 /// The pixel geometry of one picture.
 struct Layout {
@@ -112,7 +114,7 @@ impl Timeline {
         svg.extend(sleep_shapes(&rows.sleeps, &layout, loop_row));
         svg.extend(row_labels(&rows, &layout));
         svg.extend(axis_shapes(ticks, &layout, axis_y));
-        svg.extend(legend(&layout, legend_y));
+        svg.extend(legend(&layout, legend_y, rows.any_ready()));
         svg.push("</svg>".to_string());
         svg.join("\n") + "\n"
     }
@@ -161,13 +163,17 @@ fn bands(layout: &Layout, rows: usize) -> Vec<String> {
         .collect()
 }
 
-/// A task's lifeline, a dot per resume, and a ring per completion (drawn
-/// last, so it circles the dot of the resume that completed).
+/// A task's lifeline, a dot per resume, a diamond per ready mark, and a ring
+/// per completion (drawn last, so it circles the dot of the resume that
+/// completed).
 fn task_shapes(task: &TaskRow, layout: &Layout, row: usize) -> Vec<String> {
     let y = layout.row_centre(row);
-    let (first, last) = task.lifetime();
-    let mut shapes = vec![lifeline(layout.x(first), layout.x(last), y)];
+    let mut shapes = Vec::new();
+    if let Some((first, last)) = task.lifetime() {
+        shapes.push(lifeline(layout.x(first), layout.x(last), y));
+    }
     shapes.extend(task.resumed.iter().map(|&at| resume_dot(layout.x(at), y)));
+    shapes.extend(task.ready.iter().map(|&at| ready_diamond(layout.x(at), y)));
     shapes.extend(task.completed.iter().map(|&at| done_ring(layout.x(at), y)));
     shapes
 }
@@ -180,6 +186,11 @@ fn lifeline(from: i64, to: i64, y: i64) -> String {
 
 fn resume_dot(x: i64, y: i64) -> String {
     format!(r#"<circle cx="{x}" cy="{y}" r="4.5" fill="{RESUME}"/>"#)
+}
+
+fn ready_diamond(x: i64, y: i64) -> String {
+    let (top, bottom, left, right) = (y - 6, y + 6, x - 6, x + 6);
+    format!(r#"<polygon points="{x},{top} {right},{y} {x},{bottom} {left},{y}" fill="{READY}"/>"#)
 }
 
 fn done_ring(x: i64, y: i64) -> String {
@@ -269,14 +280,18 @@ fn axis_shapes(ticks: &[Tick], layout: &Layout, y: i64) -> Vec<String> {
 type Symbol = fn(i64, i64) -> String;
 
 /// What the shapes mean, in a line under the axis: each symbol is drawn in a
-/// 16-pixel box whose left edge and centre line it is given.
-fn legend(layout: &Layout, y: i64) -> Vec<String> {
-    let items: [(Symbol, &str); 4] = [
+/// 16-pixel box whose left edge and centre line it is given. The diamond is
+/// explained only in pictures that have `Ready` marks.
+fn legend(layout: &Layout, y: i64, with_ready: bool) -> Vec<String> {
+    let mut items: Vec<(Symbol, &str)> = vec![
         (|x, y| resume_dot(x + 8, y), "resumed"),
         (|x, y| done_ring(x + 8, y), "completed"),
         (|x, y| lifeline(x, x + 16, y), "waiting"),
         (|x, y| sleep_bar(x, y - 6, 16), "loop asleep"),
     ];
+    if with_ready {
+        items.push((|x, y| ready_diamond(x + 8, y), "ready"));
+    }
     let centre = y - BASELINE_DROP;
     let mut x = layout.plot_left;
     let mut shapes = Vec::new();
@@ -312,7 +327,7 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::timeline::Mark;
-    use crate::timeline::examples::{MS, resumed, the_whole_range, timeline, two_tasks};
+    use crate::timeline::examples::{MS, ready, resumed, the_whole_range, timeline, two_tasks};
 
     #[test]
     fn an_empty_timeline_says_so() {
@@ -345,6 +360,28 @@ mod tests {
         assert_eq!(svg.matches(r#"r="4.5""#).count(), 4 + 1);
         assert_eq!(svg.matches(r#"r="8""#).count(), 2 + 1);
         assert_eq!(svg.matches(&format!(r#"fill="{SLEEP}""#)).count(), 2 + 1);
+    }
+
+    #[test]
+    fn the_svg_draws_ready_marks_as_diamonds_explained_in_the_legend() {
+        let plain = two_tasks().render_svg();
+        assert!(!plain.contains("<polygon"), "no diamonds without marks");
+        let with_ready = timeline(two_tasks().marks());
+        with_ready.record(500 * MS, ready("b"));
+        with_ready.record(500 * MS, ready("(fds)"));
+        let svg = with_ready.render_svg();
+        // 0.5 s is at x = 419 (see above); row b is centred at y = 58 and
+        // the new row below it at 86. One more diamond is the legend's.
+        assert!(
+            svg.contains(r#"<polygon points="419,52 425,58 419,64 413,58""#),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"<polygon points="419,80 425,86 419,92 413,86""#));
+        assert_eq!(svg.matches("<polygon").count(), 2 + 1);
+        assert!(svg.contains(">ready</text>"));
+        // A row of ready marks alone has no lifeline: two tasks, two lines.
+        let lifelines = format!(r#"stroke="{LIFELINE}" stroke-width="2"/>"#);
+        assert_eq!(svg.matches(&lifelines).count(), 2 + 1);
     }
 
     #[test]

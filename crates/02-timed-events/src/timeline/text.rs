@@ -10,6 +10,7 @@ use crate::seconds::Nanos;
 // The picture's characters, which the legend explains (but for the ruler's).
 const RESUMED: char = 'o';
 const COMPLETED: char = '*';
+const READY: char = 'r';
 const WAITING: char = '.';
 const ASLEEP: char = '~';
 const TICK: char = '|';
@@ -55,7 +56,7 @@ impl Timeline {
                 format!("{label:<label_width$}  {cells}")
             })
             .collect();
-        for line in legend(width) {
+        for line in legend(width, rows.any_ready()) {
             text.push(format!("{:label_width$}  {line}", ""));
         }
         let text: Vec<&str> = text.iter().map(|line| line.trim_end()).collect();
@@ -65,14 +66,18 @@ impl Timeline {
 }
 
 /// What the characters mean, in lines of at most `width` columns (though an
-/// entry is never split, so one wider than that stands alone).
-fn legend(width: usize) -> Vec<String> {
-    let entries = [
+/// entry is never split, so one wider than that stands alone). `r` is
+/// explained only in pictures that have `Ready` marks.
+fn legend(width: usize, with_ready: bool) -> Vec<String> {
+    let mut entries = vec![
         format!("{RESUMED} resumed"),
         format!("{COMPLETED} completed"),
         format!("{WAITING} waiting"),
         format!("{ASLEEP} loop asleep"),
     ];
+    if with_ready {
+        entries.push(format!("{READY} ready"));
+    }
     let mut lines = Vec::new();
     let mut line = String::new();
     for entry in entries {
@@ -88,15 +93,19 @@ fn legend(width: usize) -> Vec<String> {
     lines
 }
 
-/// A task's row: its lifeline, then its resumes, then its completions, each
-/// drawn over the last, so that a completion shows even where the task was
-/// also resumed in the same column.
+/// A task's row: its lifeline, then its resumes, its ready marks and its
+/// completions, each drawn over the last, so that a completion shows even
+/// where the task was also resumed in the same column.
 fn task_cells(task: &TaskRow, scale: &Scale, width: usize) -> Vec<char> {
     let mut cells = vec![' '; width];
-    let (first, last) = task.lifetime();
-    fill(&mut cells, scale.at(first), scale.at(last), WAITING);
+    if let Some((first, last)) = task.lifetime() {
+        fill(&mut cells, scale.at(first), scale.at(last), WAITING);
+    }
     for &at in &task.resumed {
         fill(&mut cells, scale.at(at), scale.at(at), RESUMED);
+    }
+    for &at in &task.ready {
+        fill(&mut cells, scale.at(at), scale.at(at), READY);
     }
     for &at in &task.completed {
         fill(&mut cells, scale.at(at), scale.at(at), COMPLETED);
@@ -198,7 +207,7 @@ mod tests {
     use super::*;
     use crate::timeline::Mark;
     use crate::timeline::examples::{
-        MS, SECOND, completed, resumed, the_whole_range, timeline, two_tasks,
+        MS, SECOND, completed, ready, resumed, the_whole_range, timeline, two_tasks,
     };
 
     /// The legend, wrapped for a picture less than 23 columns wide.
@@ -282,6 +291,35 @@ mod tests {
                 "          o resumed  * completed",
                 "          . waiting  ~ loop asleep"
             ]
+        );
+    }
+
+    #[test]
+    fn ready_marks_draw_an_r_and_join_the_legend() {
+        // `two_tasks`, with `b` found ready at 0.5 s and at 0.8 s, and a row
+        // of those marks alone: no lifeline there.
+        let with_ready = timeline(two_tasks().marks());
+        for at in [500 * MS, 800 * MS] {
+            with_ready.record(at, ready("b"));
+            with_ready.record(at, ready("(fds)"));
+        }
+        let expected = [
+            "a         o....*",
+            "b         o....r..r.*",
+            "(fds)          r  r",
+            "(loop)     ~~~~ ~~~~",
+            "          |---------|",
+            "time (s)  0         1",
+        ];
+        let legend = [&NARROW_LEGEND[..], &["          r ready"]].concat();
+        assert_eq!(
+            with_ready.render_text(11),
+            [&expected[..], &legend].concat().join("\n")
+        );
+        let wide = with_ready.render_text(60);
+        assert_eq!(
+            wide.lines().last(),
+            Some("          o resumed  * completed  . waiting  ~ loop asleep  r ready")
         );
     }
 

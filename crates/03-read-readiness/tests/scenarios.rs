@@ -1,0 +1,346 @@
+//! Coroutines that wait to read, on the virtual clock: scenario 5 with exact
+//! times, a descriptor that is always ready next to a timer, the end of a
+//! file, readiness that turns out to be a false hope, and descriptors the
+//! loop cannot watch.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use stage01_generator_loop::transcript::assert_matches_file;
+use stage01_generator_loop::{AsyncCoroutine, Clock, Transcript, VirtualClock, Yielder};
+use stage02_timed_events::{Mark, Timeline};
+use stage03_read_readiness::events::READY_ROW;
+use stage03_read_readiness::poll::Poll;
+use stage03_read_readiness::scenarios::{self, pipe};
+use stage03_read_readiness::select::Select;
+use stage03_read_readiness::selector::Wait;
+use stage03_read_readiness::{IoEvent, SelectorError, SelectorLoop, read};
+
+/// What the test coroutines return: what they read, or why they could not.
+type Body = Pin<Box<dyn Future<Output = io::Result<Vec<u8>>>>>;
+type Task = AsyncCoroutine<Body, IoEvent>;
+
+/// A test coroutine.
+fn task<F>(body: impl FnOnce(Yielder<IoEvent>) -> F) -> Task
+where
+    F: Future<Output = io::Result<Vec<u8>>> + 'static,
+{
+    AsyncCoroutine::new(|co| Box::pin(body(co)) as Body)
+}
+
+fn virtual_loop() -> (SelectorLoop, VirtualClock) {
+    let clock = VirtualClock::new();
+    let event_loop = SelectorLoop::new(clock.clone(), Poll::default()).unwrap();
+    (event_loop, clock)
+}
+
+/// A shared log that callbacks and coroutines append to.
+#[derive(Clone, Default)]
+struct Log(Rc<RefCell<Vec<String>>>);
+
+impl Log {
+    fn push(&self, entry: impl Into<String>) {
+        self.0.borrow_mut().push(entry.into());
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+}
+
+/// Scenario 5 on the virtual clock with `wait`: its transcript and timeline.
+fn scenario_5(wait: impl Wait + 'static) -> (Transcript, Timeline) {
+    let (out, timeline) = (Transcript::new(), Timeline::new());
+    scenarios::read_readiness(VirtualClock::new(), wait, &out, &timeline).expect("scenario 5 runs");
+    (out, timeline)
+}
+
+#[test]
+fn scenario_5_on_the_virtual_clock_has_exact_times() {
+    let (out, _) = scenario_5(Select);
+    let expected = [
+        "Scenario 5: a ticker every 0.25 s, while coroutines read from a pipe, a socket",
+        "pair, /dev/urandom and a regular file, all in one thread",
+        // Always ready: read at once.
+        "  0.000  urandom: 16 bytes",
+        // Due while the file was being read: late by one read of the file.
+        "  0.251  tick 1 (due 0.250)",
+        "  0.300  pipe: \"message 1\\n\" (10 bytes)",
+        "  0.300  file: 30000 bytes in 300 reads, each blocking the loop 1 ms (a slow disk)",
+        "  0.300  file: at its end, still ready: 3 reads of 0 bytes",
+        "  0.300  file: 303 of 303 waits for readability ended in the next iteration",
+        // One write of 35 bytes, read 16 at a time: the socket stays ready
+        // until every byte has been read.
+        "  0.450  socket: \"one write, read \" (16 bytes)",
+        "  0.450  socket: \"16 bytes at a ti\" (16 bytes)",
+        "  0.450  socket: \"me\\n\" (3 bytes)",
+        "  0.500  tick 2 (due 0.500)",
+        "  0.500  urandom: 16 bytes",
+        "  0.600  pipe: \"message 2\\n\" (10 bytes)",
+        "  0.750  tick 3 (due 0.750)",
+        "  0.900  pipe: \"message 3\\n\" (10 bytes)",
+        "  0.900  pipe: end of file",
+        "  1.000  tick 4 (due 1.000)",
+        "  1.000  urandom: 16 bytes",
+        "  1.200  socket: end of file",
+        // The last reader is done: the ticker stops after this tick.
+        "  1.250  tick 5 (due 1.250)",
+        // 3 + 303 + 4 + 4: urandom, file, pipe and socket reads.
+        "  all done at 1.250 s, in 321 iterations; descriptors found ready 314 times",
+    ];
+    assert_eq!(out.lines(), expected);
+}
+
+#[test]
+fn select_and_poll_run_scenario_5_alike() {
+    let (with_select, select_timeline) = scenario_5(Select);
+    let (with_poll, poll_timeline) = scenario_5(Poll::default());
+    assert_eq!(with_select.lines(), with_poll.lines());
+    assert_eq!(select_timeline.marks(), poll_timeline.marks());
+}
+
+#[test]
+fn the_timeline_of_scenario_5_marks_every_descriptor_found_ready() {
+    let (_, timeline) = scenario_5(Poll::default());
+    let ready = timeline
+        .marks()
+        .into_iter()
+        .filter(|(_, mark)| {
+            *mark
+                == Mark::Ready {
+                    row: READY_ROW.to_string(),
+                }
+        })
+        .count();
+    assert_eq!(ready, 314);
+    let text = timeline.render_text(60) + "\n";
+    assert_matches_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output/timeline.txt"),
+        &text,
+    );
+}
+
+// ANCHOR: starve
+#[test]
+fn an_always_ready_reader_does_not_starve_a_timer() {
+    // /dev/zero is always ready. Each read "takes" 1 ms, so that time
+    // passes; 1000 reads would take a second.
+    let (event_loop, clock) = virtual_loop();
+    let reads = Rc::new(RefCell::new(0));
+    let log = Log::default();
+    let (counter, timer_log) = (Rc::clone(&reads), log.clone());
+    event_loop
+        .call_later(0.25, move |event_loop| {
+            let reads = *counter.borrow();
+            timer_log.push(format!(
+                "timer at {} after {reads} reads",
+                event_loop.time()
+            ));
+        })
+        .unwrap();
+    let reader_loop = event_loop.clone();
+    let reader = task(move |co| async move {
+        let mut zeros = File::open("/dev/zero")?;
+        for _ in 0..1000 {
+            read(&co, &reader_loop, &mut zeros, 64).await?;
+            *reads.borrow_mut() += 1;
+            clock.advance(Duration::from_millis(1));
+        }
+        Ok(Vec::new())
+    });
+    event_loop
+        .run_until_complete("reader", reader)
+        .unwrap()
+        .unwrap();
+    // Due at 0.25 s, it ran in the first iteration after: behind the one
+    // read the selector found ready in that iteration, 1 ms late.
+    assert_eq!(log.entries(), ["timer at 0.251 after 251 reads"]);
+    assert_eq!(event_loop.time(), 1.0);
+}
+// ANCHOR_END: starve
+
+#[test]
+fn the_end_of_a_file_reads_as_nothing_and_stays_ready() {
+    let (event_loop, _) = virtual_loop();
+    let (mut from_pipe, mut into_pipe) = pipe().unwrap();
+    into_pipe.write_all(b"last words").unwrap();
+    drop(into_pipe);
+    let reader_loop = event_loop.clone();
+    let reader = task(move |co| async move {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let data = read(&co, &reader_loop, &mut from_pipe, 64).await?;
+            seen.push(String::from_utf8_lossy(&data).into_owned());
+        }
+        Ok(seen.join("|").into_bytes())
+    });
+    let seen = event_loop.run_until_complete("reader", reader).unwrap();
+    assert_eq!(seen.unwrap(), b"last words||");
+    // The loop watches nothing once the reader is done.
+    assert_eq!(event_loop.watched(), []);
+}
+
+#[test]
+fn a_socket_closed_at_the_other_end_reads_as_its_end() {
+    let (event_loop, _) = virtual_loop();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    event_loop.call_later(0.5, move |_| drop(theirs)).unwrap();
+    let reader_loop = event_loop.clone();
+    let reader = task(move |co| async move {
+        let mut ours = ours;
+        let data = read(&co, &reader_loop, &mut ours, 64).await?;
+        assert_eq!(co.now(), Duration::from_millis(500));
+        Ok(data)
+    });
+    let data = event_loop.run_until_complete("reader", reader).unwrap();
+    assert_eq!(data.unwrap(), b"");
+}
+
+/// A descriptor number that is never open, read with the system call itself,
+/// so that the error comes from the operating system.
+struct NeverOpen;
+
+impl Read for NeverOpen {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `read` writes at most `buffer.len()` bytes into `buffer`,
+        // which is valid for that many; on descriptor -1 it writes nothing
+        // and fails with EBADF.
+        #[allow(unsafe_code)]
+        let count = unsafe { libc::read(-1, buffer.as_mut_ptr().cast(), buffer.len()) };
+        usize::try_from(count).map_err(|_| io::Error::last_os_error())
+    }
+}
+
+impl AsRawFd for NeverOpen {
+    fn as_raw_fd(&self) -> RawFd {
+        -1
+    }
+}
+
+#[test]
+fn a_read_of_a_bad_descriptor_reports_the_operating_systems_error() {
+    let (event_loop, _) = virtual_loop();
+    let reader_loop = event_loop.clone();
+    let reader = task(move |co| async move { read(&co, &reader_loop, &mut NeverOpen, 64).await });
+    let outcome = event_loop.run_until_complete("reader", reader).unwrap();
+    let error = outcome.expect_err("descriptor -1 cannot be read");
+    assert_eq!(error.raw_os_error(), Some(libc::EBADF), "{error}");
+    // Resumed at once, in the next iteration, without waiting.
+    assert_eq!(event_loop.iterations(), 2);
+    assert_eq!(event_loop.watched(), []);
+}
+
+/// A socket that two parties read: `&UnixStream` reads as well as a
+/// `UnixStream` does.
+#[derive(Clone)]
+struct Shared(Rc<UnixStream>);
+
+impl Read for Shared {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buffer)
+    }
+}
+
+impl AsRawFd for Shared {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+#[test]
+fn a_read_that_would_block_after_all_waits_again() {
+    // At 0.1 s a timer writes a byte and queues a callback that steals it.
+    // The selector then finds the socket readable, but the thief runs first:
+    // the coroutine's read would block, so it waits again, for 0.2 s.
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    let socket = Shared(Rc::new(ours));
+    let log = Log::default();
+    let (mut thief, thief_log) = (socket.clone(), log.clone());
+    event_loop
+        .call_later(0.1, move |event_loop| {
+            theirs.write_all(b"s").unwrap();
+            event_loop.call_soon(move |_| {
+                let mut byte = [0];
+                thief.read_exact(&mut byte).unwrap();
+                thief_log.push(format!("stolen: {}", byte[0] as char));
+            });
+            event_loop
+                .call_later(0.1, move |_| theirs.write_all(b"x").unwrap())
+                .unwrap();
+        })
+        .unwrap();
+    let (reader_loop, reader_log) = (event_loop.clone(), log.clone());
+    let reader = task(move |co| async move {
+        let mut socket = socket;
+        let data = read(&co, &reader_loop, &mut socket, 64).await?;
+        let at = co.now().as_secs_f64();
+        reader_log.push(format!("read at {at}: {}", String::from_utf8_lossy(&data)));
+        Ok(data)
+    });
+    event_loop
+        .run_until_complete("reader", reader)
+        .unwrap()
+        .unwrap();
+    assert_eq!(log.entries(), ["stolen: s", "read at 0.2: x"]);
+}
+
+#[test]
+fn a_second_coroutine_waiting_on_the_same_descriptor_is_told_so() {
+    // Two waiters for one descriptor: the loop keeps one reader per
+    // descriptor, so the second is refused rather than silently replacing
+    // the first (whose coroutine would then never be resumed).
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    let socket = Shared(Rc::new(ours));
+    event_loop
+        .call_later(0.5, move |_| theirs.write_all(b"hello").unwrap())
+        .unwrap();
+    let readers = ["first", "second"].map(|name| {
+        let (reader_loop, mut socket) = (event_loop.clone(), socket.clone());
+        let body = task(move |co| async move { read(&co, &reader_loop, &mut socket, 64).await });
+        (name.to_string(), body)
+    });
+    let [first, second] = event_loop
+        .gather(readers.into())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(first.unwrap(), b"hello");
+    let refusal = second.expect_err("the second waiter is refused");
+    let fd = socket.as_raw_fd();
+    assert_eq!(refusal.to_string(), SelectorError::Busy(fd).to_string());
+}
+
+#[test]
+fn typed_lines_are_read_while_the_ticker_ticks() {
+    // Standard input, stood in for by a pipe that already holds two lines
+    // and is closed: both are read at once, and the ticker ticks once more.
+    let (from_pipe, mut into_pipe) = pipe().unwrap();
+    into_pipe.write_all(b"hello\nworld\n").unwrap();
+    drop(into_pipe);
+    let out = Transcript::new();
+    let clock = VirtualClock::new();
+    scenarios::typing(clock.clone(), Select, from_pipe, &out).unwrap();
+    assert_eq!(
+        out.lines(),
+        [
+            "Type a line and press Enter, while a ticker ticks every second; Ctrl-D ends.",
+            "  0.000  stdin: \"hello\\nworld\\n\" (12 bytes)",
+            "  0.000  stdin: end of file",
+            "  1.000  tick 1 (due 1.000)",
+        ]
+    );
+    assert_eq!(clock.now(), Duration::from_secs(1));
+}
