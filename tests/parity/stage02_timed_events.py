@@ -15,23 +15,7 @@ the section `same_when_heap_order` it checks that the two orders DIFFER.
 import asyncio
 import selectors
 
-
-class VirtualClock:
-    """Whole nanoseconds, so that waiting adds no float rounding of its own."""
-
-    def __init__(self):
-        self.nanos = 0
-
-    def read(self):
-        # A real clock has moved on by the time it is read again. Without
-        # this, timers set one after another with the same delay would share
-        # one `when`, and heapq would not keep them in order (see the section
-        # same_when_heap_order): we would be testing our clock, not asyncio.
-        self.nanos += 1
-        return self.nanos / 1e9
-
-    def advance(self, seconds):
-        self.nanos += round(seconds * 1e9)
+from virtual_asyncio import Sections, VirtualClockLoop, stamp, stamp_iteration
 
 
 class VirtualSelector(selectors.SelectSelector):
@@ -57,35 +41,7 @@ class VirtualSelector(selectors.SelectSelector):
         return []
 
 
-class VirtualClockLoop(asyncio.SelectorEventLoop):
-    def __init__(self):
-        self.clock = VirtualClock()
-        super().__init__(VirtualSelector(self.clock))
-
-    def time(self):
-        return self.clock.read()
-
-    @property
-    def iteration(self):
-        return self._selector.iterations
-
-
-SECTIONS = []
-
-
-def section(case):
-    """Decorator: add the case to SECTIONS; its name names its section."""
-    SECTIONS.append(case)
-    return case
-
-
-def stamp(loop, text):
-    """The Rust `Transcript::at` format: seconds to the millisecond."""
-    print(f"{loop.time():7.3f}  {text}")
-
-
-def stamp_iteration(loop, text):
-    stamp(loop, f"iteration {loop.iteration}: {text}")
+section = Sections()
 
 
 @section
@@ -224,7 +180,7 @@ def scenario_9(loop):
     print(f"  gathered: done at {loop.time():.3f} s")
 
     # A fresh loop, as in the Rust scenario, so that its clock starts at 0.
-    one_by_one, quiet = VirtualClockLoop(), []
+    one_by_one, quiet = VirtualClockLoop(VirtualSelector), []
     try:
         for _ in range(5):
             one_by_one.run_until_complete(count(quiet.append))
@@ -244,11 +200,4 @@ def same_when_heap_order(loop):
     loop.run_forever()
 
 
-for case in SECTIONS:
-    print(f"== {case.__name__}")
-    # A fresh loop per section: its clock and its iteration count start at 0.
-    loop = VirtualClockLoop()
-    try:
-        case(loop)
-    finally:
-        loop.close()
+section.run(VirtualSelector)

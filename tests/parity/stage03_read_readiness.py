@@ -21,22 +21,10 @@ import selectors
 import socket
 import threading
 
+from virtual_asyncio import Sections, stamp, stamp_iteration
+
 # A wait with no timeout that outlasts this has hung: fail instead.
 BLOCKING_LIMIT = 30.0
-
-
-class VirtualClock:
-    """Whole nanoseconds, as in stage 2's script (which explains the +1)."""
-
-    def __init__(self):
-        self.nanos = 0
-
-    def read(self):
-        self.nanos += 1
-        return self.nanos / 1e9
-
-    def advance(self, seconds):
-        self.nanos += round(seconds * 1e9)
 
 
 class VirtualSelector(selectors.DefaultSelector):
@@ -70,35 +58,7 @@ class VirtualSelector(selectors.DefaultSelector):
         return events
 
 
-class VirtualClockLoop(asyncio.SelectorEventLoop):
-    def __init__(self):
-        self.clock = VirtualClock()
-        super().__init__(VirtualSelector(self.clock))
-
-    def time(self):
-        return self.clock.read()
-
-    @property
-    def iteration(self):
-        return self._selector.iterations
-
-
-SECTIONS = []
-
-
-def section(case):
-    """Decorator: add the case to SECTIONS; its name names its section."""
-    SECTIONS.append(case)
-    return case
-
-
-def stamp(loop, text):
-    """The Rust `Transcript::at` format: seconds to the millisecond."""
-    print(f"{loop.time():7.3f}  {text}")
-
-
-def stamp_iteration(loop, text):
-    stamp(loop, f"iteration {loop.iteration}: {text}")
+section = Sections()
 
 
 def socket_pair():
@@ -290,11 +250,4 @@ def reader_removed_before_it_runs(loop):
         loop.run_forever()
 
 
-for case in SECTIONS:
-    print(f"== {case.__name__}")
-    # A fresh loop per section: its clock and its iteration count start at 0.
-    loop = VirtualClockLoop()
-    try:
-        case(loop)
-    finally:
-        loop.close()
+section.run(VirtualSelector)
