@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::RawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::selector::{Interest, SelectorError, Wait, remaining};
+use crate::selector::{Deadline, Interest, SelectorError, Wait};
 
 /// The `poll(2)` system call.
 #[derive(Debug, Default)]
@@ -47,9 +47,10 @@ impl Wait for Poll {
                 revents: 0,
             });
         }
-        let start = Instant::now();
+        let deadline = Deadline::after(timeout);
+        let mut wait_for = timeout;
         loop {
-            let millis = remaining(timeout, start).map_or(-1, round_up_to_millis);
+            let millis = wait_for.map_or(-1, round_up_to_millis);
             // SAFETY: the pointer and length describe `self.fds`, a live,
             // initialised array that nothing else touches during the call.
             #[allow(unsafe_code)]
@@ -67,6 +68,7 @@ impl Wait for Poll {
             if error.kind() != io::ErrorKind::Interrupted {
                 return Err(SelectorError::Io(error));
             }
+            wait_for = deadline.remaining();
         }
         for (entry, (&fd, &interest)) in self.fds.iter().zip(registered) {
             if entry.revents & libc::POLLNVAL != 0 {

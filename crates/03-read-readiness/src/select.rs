@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::RawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::selector::{Interest, SelectorError, Wait, find_closed, remaining};
+use crate::selector::{Deadline, Interest, SelectorError, Wait, find_closed};
 
 /// The `select(2)` system call.
 #[derive(Debug, Default)]
@@ -35,7 +35,8 @@ impl Wait for Select {
         timeout: Option<Duration>,
         ready: &mut Vec<(RawFd, Interest)>,
     ) -> Result<(), SelectorError> {
-        let start = Instant::now();
+        let deadline = Deadline::after(timeout);
+        let mut wait_for = timeout;
         loop {
             let mut readers = FdSet::new();
             let mut writers = FdSet::new();
@@ -48,7 +49,7 @@ impl Wait for Select {
                 }
             }
             let highest = registered.keys().next_back().map_or(-1, |&fd| fd);
-            let mut time = remaining(timeout, start).map(to_timeval);
+            let mut time = wait_for.map(to_timeval);
             let time_ptr = time.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut _);
             // SAFETY: both sets are initialised `fd_set`s that live across the
             // call; every descriptor in them is below FD_SETSIZE (`check`);
@@ -77,7 +78,9 @@ impl Wait for Select {
                 return Ok(());
             }
             match io::Error::last_os_error() {
-                error if error.kind() == io::ErrorKind::Interrupted => continue,
+                error if error.kind() == io::ErrorKind::Interrupted => {
+                    wait_for = deadline.remaining();
+                }
                 error if error.raw_os_error() == Some(libc::EBADF) => {
                     return Err(find_closed(registered));
                 }

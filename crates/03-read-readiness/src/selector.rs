@@ -229,10 +229,32 @@ impl<W: Wait> Selector<W> {
     }
 }
 
-/// How much of `timeout` is left since `start`: the timeout to retry with
-/// after a system call was interrupted.
-pub(crate) fn remaining(timeout: Option<Duration>, start: std::time::Instant) -> Option<Duration> {
-    timeout.map(|t| t.saturating_sub(start.elapsed()))
+/// When a wait must end, for retrying it after a signal interrupted it
+/// (EINTR) with what is left of the timeout.
+pub(crate) struct Deadline {
+    timeout: Option<Duration>,
+    ends: Option<std::time::Instant>,
+}
+
+impl Deadline {
+    /// Reads the clock only for a timeout that is neither absent nor zero:
+    /// most waits of a busy loop are zero, and a clock read is a system call
+    /// on some machines.
+    pub(crate) fn after(timeout: Option<Duration>) -> Self {
+        let now = || std::time::Instant::now();
+        let ends = timeout
+            .filter(|t| !t.is_zero())
+            .and_then(|t| now().checked_add(t));
+        Self { timeout, ends }
+    }
+
+    /// The timeout to wait again with.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        match (self.timeout, self.ends) {
+            (Some(_), Some(end)) => Some(end.saturating_duration_since(std::time::Instant::now())),
+            (timeout, _) => timeout,
+        }
+    }
 }
 
 /// After a failed wait: which registered descriptor was closed behind the

@@ -100,10 +100,16 @@ impl Wakeup {
         Arc::strong_count(&self.shared) > 1
     }
 
-    /// Read every wake-up byte, then hand over every callback sent so far.
+    /// Read the wake-up bytes, then hand over every callback sent so far.
     pub(crate) fn drain(&self, ready: &mut Vec<Ready>) {
+        // Stop at the first read that does not fill the buffer, rather than
+        // read again until "would block" as CPython's `_read_from_self` does:
+        // that last read is a system call that finds nothing. A byte written
+        // after this read keeps the socket readable (the selector is
+        // level-triggered), so no wake-up is lost; and the queue is drained
+        // after the bytes, so no callback waits for a wake-up already read.
         let mut bytes = [0; 64];
-        while matches!((&self.receiver).read(&mut bytes), Ok(n) if n > 0) {}
+        while matches!((&self.receiver).read(&mut bytes), Ok(n) if n == bytes.len()) {}
         let mut queue = self
             .shared
             .queue
