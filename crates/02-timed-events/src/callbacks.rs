@@ -30,19 +30,25 @@ pub(crate) struct Origin {
     pub(crate) scheduled_at: &'static Location<'static>,
 }
 
+/// What the loop touches on every run of a callback, kept to 24 bytes: a
+/// table of a million timers is still tens of megabytes, and every byte of a
+/// slot is a byte fetched from memory when its timer fires.
 struct Slot {
     generation: u32,
-    callback: Option<Callback>,
-    origin: Option<Origin>,
+    in_use: bool,
     cancelled: bool,
     /// A timer still in the loop's schedule, not yet moved to the ready queue.
     in_schedule: bool,
+    callback: Option<Callback>,
 }
 
 /// Every callback that has been scheduled and has not yet run or been dropped.
 #[derive(Default)]
 pub(crate) struct Callbacks {
     slots: Vec<Slot>,
+    /// Where each slot's callback came from, beside the slots rather than in
+    /// them: it is written once and read only to report a panic.
+    origins: Vec<Origin>,
     free: Vec<u32>,
     /// asyncio's `_timer_cancelled_count`: cancelled timers still scheduled.
     cancelled_timers: usize,
@@ -60,16 +66,18 @@ impl Callbacks {
             let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 callbacks at once");
             self.slots.push(Slot {
                 generation: 0,
-                callback: None,
-                origin: None,
+                in_use: false,
                 cancelled: false,
                 in_schedule: false,
+                callback: None,
             });
+            self.origins.push(origin);
             index
         });
+        self.origins[index as usize] = origin;
         let slot = &mut self.slots[index as usize];
         slot.callback = Some(callback);
-        slot.origin = Some(origin);
+        slot.in_use = true;
         slot.cancelled = false;
         slot.in_schedule = in_schedule;
         CallbackId {
@@ -81,7 +89,7 @@ impl Callbacks {
     fn slot(&mut self, id: CallbackId) -> Option<&mut Slot> {
         self.slots
             .get_mut(id.index as usize)
-            .filter(|slot| slot.generation == id.generation && slot.origin.is_some())
+            .filter(|slot| slot.generation == id.generation && slot.in_use)
     }
 
     /// Cancel a callback that has not run. Returns the callback, for the
@@ -125,13 +133,27 @@ impl Callbacks {
         true
     }
 
-    /// Take a callback out to run it, freeing its slot: `None` if it was
-    /// cancelled (or already taken).
-    pub(crate) fn take(&mut self, id: CallbackId) -> Option<(Callback, Origin)> {
-        let slot = self.slot(id)?;
-        let job = slot.callback.take().zip(slot.origin);
-        self.free(id);
-        job
+    /// Take a callback out to run it: `None` if it was cancelled, and then
+    /// its slot is freed. Otherwise the slot stays taken while the callback
+    /// runs (so that `origin` still describes it), until [`release`](Self::release).
+    pub(crate) fn take(&mut self, id: CallbackId) -> Option<Callback> {
+        let callback = self.slot(id)?.callback.take();
+        if callback.is_none() {
+            self.free(id);
+        }
+        callback
+    }
+
+    /// Free the slot of a callback that has run.
+    pub(crate) fn release(&mut self, id: CallbackId) {
+        if self.slot(id).is_some() {
+            self.free(id);
+        }
+    }
+
+    /// Where a callback came from (valid until its slot is freed).
+    pub(crate) fn origin(&self, id: CallbackId) -> Origin {
+        self.origins[id.index as usize]
     }
 
     fn free(&mut self, id: CallbackId) {
@@ -139,8 +161,8 @@ impl Callbacks {
         // After 2^32 reuses of one slot an ancient handle could match again;
         // it would take a program that keeps a handle that long to notice.
         slot.generation = slot.generation.wrapping_add(1);
+        slot.in_use = false;
         slot.callback = None;
-        slot.origin = None;
         self.free.push(id.index);
         if self.free.len() == self.slots.len() {
             // Nothing pending: hand slots out in address order again, rather
@@ -174,11 +196,13 @@ mod tests {
         let mut table = Callbacks::default();
         let first = table.insert(Box::new(|_| {}), origin(), false);
         assert!(table.take(first).is_some());
+        table.release(first);
         let second = table.insert(Box::new(|_| {}), origin(), false);
         assert_eq!(second.index, first.index, "the slot was reused");
         assert!(table.cancel(first).is_none(), "a stale id cancels nothing");
         assert!(!table.is_cancelled(second));
         assert!(table.take(second).is_some());
+        table.release(second);
         assert_eq!(table.pending(), 0);
     }
 

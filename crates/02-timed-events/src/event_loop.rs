@@ -329,9 +329,11 @@ impl EventLoop {
         let ready_now = self.inner.ready.borrow().len();
         for _ in 0..ready_now {
             let id = self.inner.ready.borrow_mut().pop_front();
-            let job = id.and_then(|id| self.inner.callbacks.borrow_mut().take(id));
-            if let Some((callback, origin)) = job {
-                self.run_callback(callback, origin);
+            let Some(id) = id else { break };
+            let callback = self.inner.callbacks.borrow_mut().take(id);
+            if let Some(callback) = callback {
+                self.run_callback(id, callback);
+                self.inner.callbacks.borrow_mut().release(id);
             }
         }
         Ok(())
@@ -364,9 +366,10 @@ impl EventLoop {
     // ANCHOR_END: drop_cancelled
 
     /// Run one callback; a panic is reported, and the loop carries on.
-    fn run_callback(&self, callback: Callback, origin: Origin) {
+    fn run_callback(&self, id: CallbackId, callback: Callback) {
         let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
         if let Err(payload) = outcome {
+            let origin = self.inner.callbacks.borrow().origin(id);
             let report = CallbackPanic {
                 handle: describe(origin, false),
                 message: panic_message(payload.as_ref()),
