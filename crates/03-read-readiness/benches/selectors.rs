@@ -164,7 +164,7 @@ impl LevelEpoll {
 fn our_selector<W: Wait>(wait: W, fds: &[RawFd]) -> Selector<W> {
     let mut selector = Selector::new(wait);
     for &fd in fds {
-        selector.register(fd, Interest::READ).expect("register");
+        selector.register(fd, Interest::READ, ()).expect("register");
     }
     let mut ready = Vec::new();
     selector

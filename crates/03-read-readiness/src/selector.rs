@@ -147,29 +147,40 @@ pub trait Wait {
     ) -> Result<(), SelectorError>;
 }
 
-/// Registrations, and a system call to wait on them.
-pub struct Selector<W> {
+/// Registrations, and a system call to wait on them. Each registration
+/// carries `data` of the caller's choosing, as a `SelectorKey` does in
+/// Python: asyncio's loop keeps a descriptor's reader and writer there.
+pub struct Selector<W, D = ()> {
+    /// What the system call needs: descriptor and interest, in order.
     registered: BTreeMap<RawFd, Interest>,
+    data: BTreeMap<RawFd, D>,
     wait: W,
 }
 // ANCHOR_END: wait
 
-impl<W: Wait> Selector<W> {
+impl<W: Wait, D> Selector<W, D> {
     /// A selector with nothing registered, waiting with `wait`.
     pub fn new(wait: W) -> Self {
         Self {
             registered: BTreeMap::new(),
+            data: BTreeMap::new(),
             wait,
         }
     }
 
-    /// Watch `fd` for `interest`.
-    pub fn register(&mut self, fd: RawFd, interest: Interest) -> Result<(), SelectorError> {
+    /// Watch `fd` for `interest`, keeping `data` with it.
+    pub fn register(
+        &mut self,
+        fd: RawFd,
+        interest: Interest,
+        data: D,
+    ) -> Result<(), SelectorError> {
         if self.registered.contains_key(&fd) {
             return Err(SelectorError::AlreadyRegistered(fd));
         }
         self.check(fd, interest)?;
         self.registered.insert(fd, interest);
+        self.data.insert(fd, data);
         Ok(())
     }
 
@@ -183,18 +194,34 @@ impl<W: Wait> Selector<W> {
         Ok(())
     }
 
-    /// Stop watching `fd`. Works on a descriptor closed since it was
-    /// registered: that is the usual order when a connection ends.
-    pub fn unregister(&mut self, fd: RawFd) -> Result<(), SelectorError> {
+    /// Stop watching `fd`, and hand back its data. Works on a descriptor
+    /// closed since it was registered: that is the usual order when a
+    /// connection ends.
+    pub fn unregister(&mut self, fd: RawFd) -> Result<D, SelectorError> {
         self.registered
             .remove(&fd)
-            .map(drop)
+            .and_then(|_| self.data.remove(&fd))
             .ok_or(SelectorError::NotRegistered(fd))
     }
 
     /// What `fd` is registered for, if it is.
     pub fn interest(&self, fd: RawFd) -> Option<Interest> {
         self.registered.get(&fd).copied()
+    }
+
+    /// The data registered with `fd`, if it is registered.
+    pub fn data(&self, fd: RawFd) -> Option<&D> {
+        self.data.get(&fd)
+    }
+
+    /// The data registered with `fd`, to change it.
+    pub fn data_mut(&mut self, fd: RawFd) -> Option<&mut D> {
+        self.data.get_mut(&fd)
+    }
+
+    /// The registered descriptors, in order.
+    pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.registered.keys().copied()
     }
 
     /// How many descriptors are registered.

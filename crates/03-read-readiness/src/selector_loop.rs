@@ -32,11 +32,39 @@ struct Watcher {
     active: Cell<bool>,
 }
 
+/// What the selector keeps with each descriptor: its reader and its writer,
+/// as asyncio keeps `(reader, writer)` in the key's `data`. The loop's own
+/// wake-up socket has neither.
+#[derive(Default)]
+struct Watchers {
+    reader: Option<Rc<Watcher>>,
+    writer: Option<Rc<Watcher>>,
+}
+
+impl Watchers {
+    /// The reader for `Interest::READ`, the writer for `Interest::WRITE`.
+    fn slot(&mut self, what: Interest) -> &mut Option<Rc<Watcher>> {
+        if what.read {
+            &mut self.reader
+        } else {
+            &mut self.writer
+        }
+    }
+
+    /// What the selector must watch the descriptor for.
+    fn interest(&self) -> Interest {
+        Interest {
+            read: self.reader.is_some(),
+            write: self.writer.is_some(),
+        }
+    }
+}
+
 /// What the loop watches, shared between the loop's API and its poller.
 struct Watched {
-    selector: Selector<Box<dyn Wait>>,
-    readers: BTreeMap<RawFd, Rc<Watcher>>,
-    writers: BTreeMap<RawFd, Rc<Watcher>>,
+    selector: Selector<Box<dyn Wait>, Watchers>,
+    /// Readers and writers registered (the wake-up socket is not counted).
+    watching: usize,
     wakeup: Wakeup,
     /// Reused from iteration to iteration.
     events: Vec<(RawFd, Interest)>,
@@ -86,11 +114,10 @@ impl SelectorLoop {
     ) -> Result<Self, SelectorError> {
         let wakeup = Wakeup::new().map_err(SelectorError::Io)?;
         let mut selector = Selector::new(Box::new(wait) as Box<dyn Wait>);
-        selector.register(wakeup.fd(), Interest::READ)?;
+        selector.register(wakeup.fd(), Interest::READ, Watchers::default())?;
         let watched = Rc::new(RefCell::new(Watched {
             selector,
-            readers: BTreeMap::new(),
-            writers: BTreeMap::new(),
+            watching: 0,
             wakeup,
             events: Vec::new(),
         }));
@@ -155,27 +182,31 @@ impl SelectorLoop {
     /// descriptor order (the loop's own wake-up socket is not listed).
     pub fn watched(&self) -> Vec<(RawFd, Interest)> {
         let watched = self.watched.borrow();
-        let mut fds: Vec<RawFd> = watched
-            .readers
-            .keys()
-            .chain(watched.writers.keys())
-            .copied()
-            .collect();
-        fds.sort_unstable();
-        fds.dedup();
-        fds.into_iter()
+        let wakeup = watched.wakeup.fd();
+        watched
+            .selector
+            .fds()
+            .filter(|&fd| fd != wakeup)
             .filter_map(|fd| Some((fd, watched.selector.interest(fd)?)))
             .collect()
     }
 
     /// Whether a reader is registered for `fd`.
     pub fn has_reader(&self, fd: RawFd) -> bool {
-        self.watched.borrow().readers.contains_key(&fd)
+        let watched = self.watched.borrow();
+        watched
+            .selector
+            .data(fd)
+            .is_some_and(|w| w.reader.is_some())
     }
 
     /// Whether a writer is registered for `fd`.
     pub fn has_writer(&self, fd: RawFd) -> bool {
-        self.watched.borrow().writers.contains_key(&fd)
+        let watched = self.watched.borrow();
+        watched
+            .selector
+            .data(fd)
+            .is_some_and(|w| w.writer.is_some())
     }
 
     fn watch(&self, fd: RawFd, what: Interest, watcher: Watcher) -> Result<(), SelectorError> {
@@ -183,43 +214,53 @@ impl SelectorLoop {
         if fd == watched.wakeup.fd() {
             return Err(SelectorError::AlreadyRegistered(fd));
         }
-        match watched.selector.interest(fd) {
-            None => watched.selector.register(fd, what)?,
-            Some(now) => watched.selector.modify(fd, combine(now, what))?,
-        }
-        let table = if what.read {
-            &mut watched.readers
-        } else {
-            &mut watched.writers
+        let watcher = Rc::new(watcher);
+        let replaced = match watched.selector.data(fd).map(Watchers::interest) {
+            None => {
+                let mut watchers = Watchers::default();
+                *watchers.slot(what) = Some(watcher);
+                watched.selector.register(fd, what, watchers)?;
+                None
+            }
+            Some(interest) => {
+                // Ask the selector first: if it refuses, nothing has changed.
+                let both = Interest {
+                    read: interest.read || what.read,
+                    write: interest.write || what.write,
+                };
+                watched.selector.modify(fd, both)?;
+                let watchers = watched.selector.data_mut(fd).expect("registered");
+                watchers.slot(what).replace(watcher)
+            }
         };
-        if let Some(replaced) = table.insert(fd, Rc::new(watcher)) {
-            replaced.active.set(false);
+        match replaced {
+            // As asyncio's `_add_reader` cancels the handle it replaces.
+            Some(replaced) => replaced.active.set(false),
+            None => watched.watching += 1,
         }
         Ok(())
     }
 
     fn unwatch(&self, fd: RawFd, what: Interest) -> bool {
         let mut watched = self.watched.borrow_mut();
-        let table = if what.read {
-            &mut watched.readers
-        } else {
-            &mut watched.writers
+        if fd == watched.wakeup.fd() {
+            return false;
+        }
+        let Some(watchers) = watched.selector.data_mut(fd) else {
+            return false;
         };
-        let Some(removed) = table.remove(&fd) else {
+        let Some(removed) = watchers.slot(what).take() else {
             return false;
         };
         removed.active.set(false);
-        let rest = Interest {
-            read: watched.readers.contains_key(&fd),
-            write: watched.writers.contains_key(&fd),
-        };
+        let rest = watchers.interest();
+        watched.watching -= 1;
         // Unregistering works even if the descriptor was closed already.
-        let outcome = if rest.is_empty() {
-            watched.selector.unregister(fd)
+        if rest.is_empty() {
+            watched.selector.unregister(fd).is_ok()
         } else {
-            watched.selector.modify(fd, rest)
-        };
-        outcome.is_ok()
+            watched.selector.modify(fd, rest).is_ok()
+        }
     }
 }
 
@@ -256,13 +297,6 @@ impl From<SelectorError> for LoopError {
     }
 }
 
-fn combine(a: Interest, b: Interest) -> Interest {
-    Interest {
-        read: a.read || b.read,
-        write: a.write || b.write,
-    }
-}
-
 /// Stage 2's [`Poller`], for a loop that watches descriptors.
 struct SelectorPoller {
     watched: Rc<RefCell<Watched>>,
@@ -280,7 +314,7 @@ impl Poller for SelectorPoller {
         let watched = &mut *watched;
         // Waiting for ever is only sensible if something could end the wait:
         // a watched descriptor, or another thread holding a `Remote`.
-        let idle = watched.readers.is_empty() && watched.writers.is_empty();
+        let idle = watched.watching == 0;
         let hopeless = timeout.is_none() && idle && !watched.wakeup.has_remotes();
         // On a virtual clock, look without waiting for the timeout: the
         // loop moves the clock itself if nothing is ready. And when waiting
@@ -305,11 +339,14 @@ impl Poller for SelectorPoller {
                 watched.wakeup.drain(ready);
                 continue;
             }
-            for (table, wanted) in [
-                (&watched.readers, found.read),
-                (&watched.writers, found.write),
+            let Some(watchers) = watched.selector.data(fd) else {
+                continue;
+            };
+            for (watcher, wanted) in [
+                (&watchers.reader, found.read),
+                (&watchers.writer, found.write),
             ] {
-                if let Some(watcher) = table.get(&fd).filter(|_| wanted) {
+                if let Some(watcher) = watcher.as_ref().filter(|_| wanted) {
                     let watcher = Rc::clone(watcher);
                     let registered_at = watcher.registered_at;
                     let callback = move |event_loop: &EventLoop| {

@@ -42,7 +42,7 @@ fn a_socket_is_readable_only_once_data_arrives_and_stays_so_until_read() {
         let mut selector = new();
         let (ours, mut theirs) = UnixStream::pair().unwrap();
         let fd = ours.as_raw_fd();
-        selector.register(fd, Interest::READ).unwrap();
+        selector.register(fd, Interest::READ, ()).unwrap();
         assert_eq!(ready_now(&mut selector), []);
 
         theirs.write_all(b"abc").unwrap();
@@ -58,7 +58,9 @@ fn end_of_file_counts_as_readable() {
     for_both(|new| {
         let mut selector = new();
         let (ours, theirs) = UnixStream::pair().unwrap();
-        selector.register(ours.as_raw_fd(), Interest::READ).unwrap();
+        selector
+            .register(ours.as_raw_fd(), Interest::READ, ())
+            .unwrap();
         drop(theirs);
         assert_eq!(
             ready_now(&mut selector),
@@ -74,7 +76,7 @@ fn a_socket_with_room_is_writable_and_only_what_was_asked_is_reported() {
         let mut selector = new();
         let (ours, mut theirs) = UnixStream::pair().unwrap();
         let fd = ours.as_raw_fd();
-        selector.register(fd, Interest::WRITE).unwrap();
+        selector.register(fd, Interest::WRITE, ()).unwrap();
         theirs.write_all(b"x").unwrap(); // readable too, but not asked
         assert_eq!(ready_now(&mut selector), [(fd, Interest::WRITE)]);
         selector.modify(fd, Interest::BOTH).unwrap();
@@ -89,7 +91,7 @@ fn a_regular_file_is_always_ready() {
         let mut selector = new();
         let file = File::open(env!("CARGO_MANIFEST_PATH")).unwrap();
         let fd = file.as_raw_fd();
-        selector.register(fd, Interest::BOTH).unwrap();
+        selector.register(fd, Interest::BOTH, ()).unwrap();
         // Nothing was written, nobody is waiting for the disk: still "ready",
         // because a read of a regular file never waits for data to arrive.
         for _ in 0..3 {
@@ -104,7 +106,9 @@ fn the_timeout_is_waited_when_nothing_is_ready() {
     for_both(|new| {
         let mut selector = new();
         let (ours, _theirs) = UnixStream::pair().unwrap();
-        selector.register(ours.as_raw_fd(), Interest::READ).unwrap();
+        selector
+            .register(ours.as_raw_fd(), Interest::READ, ())
+            .unwrap();
         let mut ready = Vec::new();
         let start = std::time::Instant::now();
         selector
@@ -123,9 +127,9 @@ fn registration_mistakes_are_refused_by_name() {
         let mut selector = new();
         let (ours, _theirs) = UnixStream::pair().unwrap();
         let fd = ours.as_raw_fd();
-        selector.register(fd, Interest::READ).unwrap();
+        selector.register(fd, Interest::READ, ()).unwrap();
         assert!(matches!(
-            selector.register(fd, Interest::WRITE),
+            selector.register(fd, Interest::WRITE, ()),
             Err(SelectorError::AlreadyRegistered(f)) if f == fd
         ));
         assert!(matches!(
@@ -137,12 +141,12 @@ fn registration_mistakes_are_refused_by_name() {
             Err(SelectorError::NotRegistered(_))
         ));
         assert!(matches!(
-            selector.register(-1, Interest::READ),
+            selector.register(-1, Interest::READ, ()),
             Err(SelectorError::BadDescriptor(-1))
         ));
         let (other, _peer) = UnixStream::pair().unwrap();
         assert!(matches!(
-            selector.register(other.as_raw_fd(), Interest::default()),
+            selector.register(other.as_raw_fd(), Interest::default(), ()),
             Err(SelectorError::NoInterest(_))
         ));
         selector.unregister(fd).unwrap();
@@ -159,13 +163,13 @@ fn a_closed_descriptor_is_refused_and_one_closed_later_is_named() {
         let fd = ours.as_raw_fd();
         drop(ours);
         assert!(matches!(
-            selector.register(fd, Interest::READ),
+            selector.register(fd, Interest::READ, ()),
             Err(SelectorError::BadDescriptor(f)) if f == fd
         ));
 
         let (ours, _theirs) = UnixStream::pair().unwrap();
         let fd = ours.as_raw_fd();
-        selector.register(fd, Interest::READ).unwrap();
+        selector.register(fd, Interest::READ, ()).unwrap();
         drop(ours); // closed behind the selector's back
         let mut ready = Vec::new();
         let error = selector
@@ -198,11 +202,33 @@ fn select_refuses_descriptors_past_fd_setsize_and_poll_takes_them() {
         }
     };
     let mut select = Selector::new(Select);
-    let error = select.register(high, Interest::READ).unwrap_err();
+    let error = select.register(high, Interest::READ, ()).unwrap_err();
     assert!(matches!(error, SelectorError::TooHigh { fd, limit: 1024 } if fd == high));
     assert!(error.to_string().contains("use poll"), "{error}");
 
     let mut poll = Selector::new(Poll::default());
-    poll.register(high, Interest::READ).unwrap();
+    poll.register(high, Interest::READ, ()).unwrap();
     assert_eq!(ready_now(&mut poll), [(high, Interest::READ)]);
+}
+
+#[test]
+fn each_registration_keeps_its_data_until_unregistered() {
+    let _lock = one_at_a_time();
+    let mut selector: Selector<Poll, &str> = Selector::new(Poll::default());
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    let fd = ours.as_raw_fd();
+    selector.register(fd, Interest::READ, "the reader").unwrap();
+    theirs.write_all(b"x").unwrap();
+    // What the loop does with a ready descriptor: look up what it registered.
+    let ready = ready_now(&mut selector);
+    assert_eq!(ready, [(fd, Interest::READ)]);
+    assert_eq!(selector.data(ready[0].0), Some(&"the reader"));
+    selector.modify(fd, Interest::BOTH).unwrap();
+    assert_eq!(
+        selector.data(fd),
+        Some(&"the reader"),
+        "modify keeps the data"
+    );
+    assert_eq!(selector.unregister(fd).unwrap(), "the reader");
+    assert_eq!(selector.data(fd), None);
 }
