@@ -23,7 +23,7 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 }
 
 /// What one `select` with no waiting reports.
-fn ready_now<W: Wait>(selector: &mut Selector<W>) -> Vec<(RawFd, Interest)> {
+fn ready_now<W: Wait, D>(selector: &mut Selector<W, D>) -> Vec<(RawFd, Interest)> {
     let mut ready = Vec::new();
     selector.select(Some(Duration::ZERO), &mut ready).unwrap();
     ready
