@@ -118,6 +118,46 @@ pub fn assert_demo_refuses(binary: &str, option: &str) {
     assert_eq!(stderr, format!("unknown option {option:?}; try --help\n"));
 }
 
+/// The checks every stage's demo gets, as `#[test]`s in the calling test
+/// file: its `--virtual` run and its `--help` print the committed files the
+/// book includes (`tests/output/demo-virtual.txt` and `tests/output/help.txt`
+/// in the calling crate), and an unknown option is refused. Also defines
+/// `DEMO`, the demo binary's path, and `committed(name)`, a file in
+/// `tests/output/`, for the file's own further tests.
+///
+/// ```ignore
+/// stage01_generator_loop::demo_tests!("stage02-timed-events");
+/// ```
+#[macro_export]
+macro_rules! demo_tests {
+    ($package:literal) => {
+        const DEMO: &str = env!(concat!("CARGO_BIN_EXE_", $package));
+
+        fn committed(name: &str) -> ::std::path::PathBuf {
+            ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/output")
+                .join(name)
+        }
+
+        #[test]
+        fn virtual_run_prints_what_the_book_shows() {
+            let expected = committed("demo-virtual.txt");
+            $crate::transcript::assert_demo_prints(DEMO, &["--virtual"], &expected);
+        }
+
+        #[test]
+        fn help_prints_what_the_book_shows() {
+            let expected = committed("help.txt");
+            $crate::transcript::assert_demo_prints(DEMO, &["--help"], &expected);
+        }
+
+        #[test]
+        fn an_unknown_option_is_refused_with_a_hint() {
+            $crate::transcript::assert_demo_refuses(DEMO, "--fast");
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,32 +2,9 @@
 //! timeline and its help are the ones the book shows, and a wrong option, or
 //! standard input on the virtual clock, is refused.
 
-use std::path::{Path, PathBuf};
-
-use stage01_generator_loop::transcript::{assert_demo_prints, assert_demo_refuses};
-
-const DEMO: &str = env!("CARGO_BIN_EXE_stage03-read-readiness");
-
-fn committed(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/output")
-        .join(name)
-}
-
-#[test]
-fn virtual_run_prints_what_the_book_shows() {
-    assert_demo_prints(DEMO, &["--virtual"], &committed("demo-virtual.txt"));
-}
-
-#[test]
-fn help_prints_what_the_book_shows() {
-    assert_demo_prints(DEMO, &["--help"], &committed("help.txt"));
-}
-
-#[test]
-fn an_unknown_option_is_refused_with_a_hint() {
-    assert_demo_refuses(DEMO, "--fast");
-}
+// `tests/output/demo-virtual.txt` and `tests/output/help.txt`, and `DEMO`
+// and `committed` for the tests below.
+stage01_generator_loop::demo_tests!("stage03-read-readiness");
 
 #[test]
 fn the_timeline_option_draws_the_committed_picture() {
