@@ -125,7 +125,10 @@ pub fn assert_demo_refuses(binary: &str, option: &str) {
 /// `DEMO`, the demo binary's path, and `committed(name)`, a file in
 /// `tests/output/`, for the file's own further tests.
 ///
-/// ```ignore
+/// In a stage's `tests/demo.rs` (the binary exists only for its own crate's
+/// tests, so this cannot run as a doc test here):
+///
+/// ```text
 /// stage01_generator_loop::demo_tests!("stage02-timed-events");
 /// ```
 #[macro_export]
