@@ -5,18 +5,18 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use stage01_generator_loop::{Clock, VirtualClock};
+use stage01_generator_loop::{Clock, Transcript, VirtualClock};
 use stage02_timed_events::event_loop::MIN_SCHEDULED_TIMERS;
 use stage02_timed_events::seconds::TimeError;
 use stage02_timed_events::{CallbackPanic, EventLoop, LoopError};
 
-/// A shared log that callbacks append to.
+/// Stage 1's transcript, with callbacks that write to it.
 #[derive(Clone, Default)]
-struct Log(Rc<RefCell<Vec<String>>>);
+struct Log(Transcript);
 
 impl Log {
     fn push(&self, entry: impl Into<String>) {
-        self.0.borrow_mut().push(entry.into());
+        self.0.say(entry);
     }
 
     /// A callback that logs `entry`.
@@ -32,7 +32,7 @@ impl Log {
     }
 
     fn entries(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        self.0.lines()
     }
 }
 

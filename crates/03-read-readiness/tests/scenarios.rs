@@ -42,20 +42,6 @@ fn virtual_loop() -> (SelectorLoop, VirtualClock) {
     (event_loop, clock)
 }
 
-/// A shared log that callbacks and coroutines append to.
-#[derive(Clone, Default)]
-struct Log(Rc<RefCell<Vec<String>>>);
-
-impl Log {
-    fn push(&self, entry: impl Into<String>) {
-        self.0.borrow_mut().push(entry.into());
-    }
-
-    fn entries(&self) -> Vec<String> {
-        self.0.borrow().clone()
-    }
-}
-
 /// Scenario 5 on the virtual clock with `wait`: its transcript and timeline.
 fn scenario_5(wait: impl Wait + 'static) -> (Transcript, Timeline) {
     let (out, timeline) = (Transcript::new(), Timeline::new());
@@ -135,12 +121,12 @@ fn an_always_ready_reader_does_not_starve_a_timer() {
     // passes; 1000 reads would take a second.
     let (event_loop, clock) = virtual_loop();
     let reads = Rc::new(RefCell::new(0));
-    let log = Log::default();
+    let log = Transcript::new();
     let (counter, timer_log) = (Rc::clone(&reads), log.clone());
     event_loop
         .call_later(0.25, move |event_loop| {
             let reads = *counter.borrow();
-            timer_log.push(format!(
+            timer_log.say(format!(
                 "timer at {} after {reads} reads",
                 event_loop.time()
             ));
@@ -162,7 +148,7 @@ fn an_always_ready_reader_does_not_starve_a_timer() {
         .unwrap();
     // Due at 0.25 s, it ran in the first iteration after: behind the one
     // read the selector found ready in that iteration, 1 ms late.
-    assert_eq!(log.entries(), ["timer at 0.251 after 251 reads"]);
+    assert_eq!(log.lines(), ["timer at 0.251 after 251 reads"]);
     assert_eq!(event_loop.time(), 1.0);
 }
 // ANCHOR_END: starve
@@ -265,7 +251,7 @@ fn a_read_that_would_block_after_all_waits_again() {
     let (ours, mut theirs) = UnixStream::pair().unwrap();
     ours.set_nonblocking(true).unwrap();
     let socket = Shared(Rc::new(ours));
-    let log = Log::default();
+    let log = Transcript::new();
     let (mut thief, thief_log) = (socket.clone(), log.clone());
     event_loop
         .call_later(0.1, move |event_loop| {
@@ -273,7 +259,7 @@ fn a_read_that_would_block_after_all_waits_again() {
             event_loop.call_soon(move |_| {
                 let mut byte = [0];
                 thief.read_exact(&mut byte).unwrap();
-                thief_log.push(format!("stolen: {}", byte[0] as char));
+                thief_log.say(format!("stolen: {}", byte[0] as char));
             });
             event_loop
                 .call_later(0.1, move |_| theirs.write_all(b"x").unwrap())
@@ -285,14 +271,14 @@ fn a_read_that_would_block_after_all_waits_again() {
         let mut socket = socket;
         let data = read(&co, &reader_loop, &mut socket, 64).await?;
         let at = co.now().as_secs_f64();
-        reader_log.push(format!("read at {at}: {}", String::from_utf8_lossy(&data)));
+        reader_log.say(format!("read at {at}: {}", String::from_utf8_lossy(&data)));
         Ok(data)
     });
     event_loop
         .run_until_complete("reader", reader)
         .unwrap()
         .unwrap();
-    assert_eq!(log.entries(), ["stolen: s", "read at 0.2: x"]);
+    assert_eq!(log.lines(), ["stolen: s", "read at 0.2: x"]);
 }
 
 #[test]

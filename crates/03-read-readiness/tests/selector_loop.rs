@@ -2,7 +2,6 @@
 //! triggering inside the loop, timers next to a descriptor that is always
 //! ready, waking the loop from another thread, and odd requests.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -10,25 +9,11 @@ use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
 
-use stage01_generator_loop::{RealClock, VirtualClock};
+use stage01_generator_loop::{RealClock, Transcript, VirtualClock};
 use stage02_timed_events::event_loop::LoopError;
 use stage03_read_readiness::poll::Poll;
 use stage03_read_readiness::select::Select;
 use stage03_read_readiness::{SelectorError, SelectorLoop};
-
-/// A shared log that callbacks append to.
-#[derive(Clone, Default)]
-struct Log(Rc<RefCell<Vec<String>>>);
-
-impl Log {
-    fn push(&self, entry: impl Into<String>) {
-        self.0.borrow_mut().push(entry.into());
-    }
-
-    fn entries(&self) -> Vec<String> {
-        self.0.borrow().clone()
-    }
-}
 
 fn virtual_loop() -> (SelectorLoop, VirtualClock) {
     let clock = VirtualClock::new();
@@ -43,7 +28,7 @@ fn a_reader_runs_in_every_iteration_while_its_data_is_unread() {
     let (event_loop, _) = virtual_loop();
     let (ours, mut theirs) = UnixStream::pair().unwrap();
     theirs.write_all(b"abc").unwrap();
-    let log = Log::default();
+    let log = Transcript::new();
     let (reader_log, socket) = (log.clone(), Rc::new(ours));
     let fd = socket.as_raw_fd();
     event_loop
@@ -51,19 +36,19 @@ fn a_reader_runs_in_every_iteration_while_its_data_is_unread() {
             let mut byte = [0];
             (&*socket).read_exact(&mut byte).unwrap();
             let text = format!("iteration {}: {}", event_loop.iterations(), byte[0] as char);
-            reader_log.push(text);
+            reader_log.say(text);
         })
         .unwrap();
     let stopper = log.clone();
     event_loop
         .call_later(1.0, move |event_loop| {
-            stopper.push(format!("timer at {}", event_loop.time()));
+            stopper.say(format!("timer at {}", event_loop.time()));
             event_loop.stop();
         })
         .unwrap();
     event_loop.run_forever().unwrap();
     assert_eq!(
-        log.entries(),
+        log.lines(),
         [
             "iteration 1: a",
             "iteration 2: b",
@@ -79,20 +64,20 @@ fn a_second_reader_replaces_the_first_and_removing_says_whether_there_was_one() 
     let (ours, mut theirs) = UnixStream::pair().unwrap();
     let fd = ours.as_raw_fd();
     theirs.write_all(b"x").unwrap();
-    let log = Log::default();
+    let log = Transcript::new();
     let first = log.clone();
     event_loop
-        .add_reader(fd, move |_| first.push("first"))
+        .add_reader(fd, move |_| first.say("first"))
         .unwrap();
     let second = log.clone();
     event_loop
         .add_reader(fd, move |event_loop| {
-            second.push("second");
+            second.say("second");
             event_loop.stop();
         })
         .unwrap();
     event_loop.run_forever().unwrap();
-    assert_eq!(log.entries(), ["second"]);
+    assert_eq!(log.lines(), ["second"]);
     assert!(event_loop.remove_reader(fd));
     assert!(!event_loop.remove_reader(fd));
     assert!(!event_loop.remove_writer(fd));
@@ -104,20 +89,20 @@ fn readers_and_writers_share_a_descriptor() {
     let (ours, mut theirs) = UnixStream::pair().unwrap();
     let fd = ours.as_raw_fd();
     theirs.write_all(b"x").unwrap();
-    let log = Log::default();
+    let log = Transcript::new();
     let reads = log.clone();
     event_loop
-        .add_reader(fd, move |_| reads.push("readable"))
+        .add_reader(fd, move |_| reads.say("readable"))
         .unwrap();
     let writes = log.clone();
     event_loop
         .add_writer(fd, move |event_loop| {
-            writes.push("writable");
+            writes.say("writable");
             event_loop.stop();
         })
         .unwrap();
     event_loop.run_forever().unwrap();
-    assert_eq!(log.entries(), ["readable", "writable"]);
+    assert_eq!(log.lines(), ["readable", "writable"]);
     assert!(event_loop.remove_writer(fd));
     assert!(event_loop.remove_reader(fd));
     assert!(event_loop.watched().is_empty());
@@ -132,23 +117,23 @@ fn an_always_ready_descriptor_does_not_starve_a_timer() {
     // before due timers. So the 11th read makes the timer 0.1 s late.)
     let (event_loop, clock) = virtual_loop();
     let file = File::open(env!("CARGO_MANIFEST_PATH")).unwrap();
-    let log = Log::default();
+    let log = Transcript::new();
     let reads = log.clone();
     event_loop
         .add_reader(file.as_raw_fd(), move |_| {
             clock.advance(Duration::from_millis(100));
-            reads.push("read");
+            reads.say("read");
         })
         .unwrap();
     let timer = log.clone();
     event_loop
         .call_later(1.0, move |event_loop| {
-            timer.push(format!("timer at {}", event_loop.time()));
+            timer.say(format!("timer at {}", event_loop.time()));
             event_loop.stop();
         })
         .unwrap();
     event_loop.run_forever().unwrap();
-    let entries = log.entries();
+    let entries = log.lines();
     assert_eq!(entries.iter().filter(|e| *e == "read").count(), 11);
     assert_eq!(entries.last().unwrap(), "timer at 1.1");
 }
@@ -183,15 +168,15 @@ fn another_thread_wakes_a_loop_waiting_with_no_timeout() {
     // select() with no timeout at all until the other thread's call arrives.
     let event_loop = SelectorLoop::new(RealClock::new(), Select).unwrap();
     let remote = event_loop.remote();
-    let log = Log::default();
+    let log = Transcript::new();
     let worker = std::thread::spawn(move || {
         remote.call_soon_threadsafe(|event_loop| event_loop.stop());
     });
     let started = log.clone();
-    event_loop.call_soon(move |_| started.push("loop running"));
+    event_loop.call_soon(move |_| started.say("loop running"));
     event_loop.run_forever().unwrap();
     worker.join().unwrap();
-    assert_eq!(log.entries(), ["loop running"]);
+    assert_eq!(log.lines(), ["loop running"]);
 }
 
 #[test]
