@@ -12,6 +12,7 @@
 use std::panic::Location;
 
 use crate::handle::Callback;
+use crate::prefetch::prefetch;
 use crate::seconds::Nanos;
 
 /// Names one callback: a slot, and which of the callbacks that have used
@@ -148,6 +149,14 @@ impl Callbacks {
     pub(crate) fn release(&mut self, id: CallbackId) {
         if self.slot(id).is_some() {
             self.free(id);
+        }
+    }
+
+    /// Start fetching a callback's slot into the cache: the loop is about to
+    /// need it.
+    pub(crate) fn prefetch(&self, id: CallbackId) {
+        if let Some(slot) = self.slots.get(id.index as usize) {
+            prefetch(slot);
         }
     }
 

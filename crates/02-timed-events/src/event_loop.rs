@@ -27,6 +27,11 @@ use crate::timer_queue::{RadixHeap, Schedule};
 /// bother compacting the schedule.
 pub const MIN_SCHEDULED_TIMERS: usize = 100;
 
+/// How many of the next timers' callbacks each iteration fetches into the
+/// cache ahead of time: chapter 2's benchmark at 10^6 timers ran fastest
+/// with 4 (of 1, 2, 4, 8, 16 and 32).
+const PREFETCH_AHEAD: usize = 4;
+
 /// Why the loop could not go on.
 #[derive(Debug)]
 pub enum LoopError {
@@ -321,6 +326,11 @@ impl EventLoop {
                 if callbacks.leave_schedule(id) {
                     ready.push_back(id);
                 }
+            }
+            // Timers fire in time order, but their slots lie in the order
+            // they were scheduled: fetch the next few early (see `prefetch`).
+            for &next in scheduled.upcoming().take(PREFETCH_AHEAD) {
+                callbacks.prefetch(next);
             }
         }
 

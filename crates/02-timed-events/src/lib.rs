@@ -16,6 +16,7 @@
 //! | [`callbacks`] | the table every pending callback lives in | (one object per handle) |
 //! | [`poller`] | how the loop waits | `selector.select(timeout)` |
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
+//! | `prefetch` | fetching the next timers' memory early | |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
 //! | [`timeline`] | a record of what the loop did, drawn | |
 //! | [`scenarios`] | the source's programs | |
@@ -25,6 +26,7 @@ pub mod driver;
 pub mod event_loop;
 pub mod handle;
 pub mod poller;
+mod prefetch;
 pub mod scenarios;
 pub mod schedule_loop;
 pub mod seconds;

@@ -285,6 +285,23 @@ impl<T> RadixHeap<T> {
             .make_contiguous()
             .sort_unstable_by_key(|e| e.key.seq);
     }
+
+    // ANCHOR: upcoming
+    /// Every item, roughly in the order they will come out: first those
+    /// whose turn is next (`early`, then `due`), then the buckets, nearest
+    /// first, each bucket in no particular order. The loop uses it to fetch
+    /// its next callbacks' memory before it needs them.
+    pub fn upcoming(&self) -> impl Iterator<Item = &T> {
+        let mut occupied = self.occupied;
+        let buckets = std::iter::from_fn(move || {
+            let nearest = (occupied != 0).then(|| occupied.trailing_zeros() as usize)?;
+            occupied &= occupied - 1; // clear the lowest set bit
+            Some(&self.farther[nearest])
+        });
+        let due = self.early.iter().chain(&self.due);
+        due.chain(buckets.flatten()).map(|e| &e.item)
+    }
+    // ANCHOR_END: upcoming
 }
 
 impl<T> Schedule<T> for RadixHeap<T> {
@@ -459,6 +476,24 @@ mod tests {
 
     fn drain_all<S: Schedule<usize>>(mut schedule: S) -> Vec<(Key, usize)> {
         std::iter::from_fn(|| schedule.pop()).collect()
+    }
+
+    #[test]
+    fn upcoming_lists_every_entry_once_starting_with_the_next() {
+        let mut radix = RadixHeap::default();
+        for (i, when) in random_times(1_000, 7, 1 << 40).into_iter().enumerate() {
+            radix.push(when, i);
+        }
+        for _ in 0..100 {
+            radix.pop();
+        }
+        let next = radix.peek().map(|(_, &i)| i);
+        let mut upcoming: Vec<usize> = radix.upcoming().copied().collect();
+        assert_eq!(upcoming.first().copied(), next);
+        let mut popped: Vec<usize> = std::iter::from_fn(|| radix.pop().map(|(_, i)| i)).collect();
+        upcoming.sort_unstable();
+        popped.sort_unstable();
+        assert_eq!(upcoming, popped);
     }
 
     #[test]
