@@ -11,6 +11,7 @@
 //!
 //! [`RadixHeap::upcoming`]: crate::timer_queue::RadixHeap::upcoming
 
+// ANCHOR: prefetch
 /// Start loading the cache line that holds `value`, without waiting for it.
 ///
 /// A hint: the program behaves the same with or without it, only faster or
@@ -33,3 +34,4 @@ pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
 }
+// ANCHOR_END: prefetch
