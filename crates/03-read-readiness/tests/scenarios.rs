@@ -38,17 +38,15 @@ where
 }
 
 /// The tests in this file take turns. Descriptors found ready in the same
-/// iteration are served in the order of their numbers (select reports them
-/// so, and our poll keeps them sorted), and the number a new descriptor gets
+/// iteration are served in the order of their numbers (both selectors report
+/// them so: `tests/selector.rs`), and the number a new descriptor gets
 /// depends on which ones the process holds open at that moment. The tests
 /// run on threads of one process: if one opened or closed a descriptor while
 /// scenario 5 was opening its own, their order could change, and with it
 /// the exact transcript that scenario 5's tests check.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 fn one_at_a_time() -> MutexGuard<'static, ()> {
-    // A test that failed while it had its turn must not fail the others.
-    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+    static DESCRIPTORS: Mutex<()> = Mutex::new(());
+    DESCRIPTORS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn virtual_loop() -> (SelectorLoop, VirtualClock) {
@@ -66,7 +64,7 @@ fn scenario_5(wait: impl Wait + 'static) -> (Transcript, Timeline) {
 
 #[test]
 fn scenario_5_on_the_virtual_clock_has_exact_times() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     let (out, _) = scenario_5(Select);
     let expected = [
         "Scenario 5: a ticker every 0.25 s, while coroutines read from a pipe, a socket",
@@ -103,7 +101,7 @@ fn scenario_5_on_the_virtual_clock_has_exact_times() {
 
 #[test]
 fn select_and_poll_run_scenario_5_alike() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     let (with_select, select_timeline) = scenario_5(Select);
     let (with_poll, poll_timeline) = scenario_5(Poll::default());
     assert_eq!(with_select.lines(), with_poll.lines());
@@ -112,7 +110,7 @@ fn select_and_poll_run_scenario_5_alike() {
 
 #[test]
 fn the_timeline_of_scenario_5_marks_every_descriptor_found_ready() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     let (_, timeline) = scenario_5(Poll::default());
     let ready = timeline
         .marks()
@@ -135,7 +133,7 @@ fn the_timeline_of_scenario_5_marks_every_descriptor_found_ready() {
 // ANCHOR: starve
 #[test]
 fn an_always_ready_reader_does_not_starve_a_timer() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     // /dev/zero is always ready. Each read "takes" 1 ms, so that time
     // passes; 1000 reads would take a second.
     let (event_loop, clock) = virtual_loop();
@@ -174,7 +172,7 @@ fn an_always_ready_reader_does_not_starve_a_timer() {
 
 #[test]
 fn the_end_of_a_file_reads_as_nothing_and_stays_ready() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     let (event_loop, _) = virtual_loop();
     let (mut from_pipe, mut into_pipe) = pipe().unwrap();
     into_pipe.write_all(b"last words").unwrap();
@@ -196,7 +194,7 @@ fn the_end_of_a_file_reads_as_nothing_and_stays_ready() {
 
 #[test]
 fn a_socket_closed_at_the_other_end_reads_as_its_end() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     let (event_loop, _) = virtual_loop();
     let (ours, theirs) = UnixStream::pair().unwrap();
     ours.set_nonblocking(true).unwrap();
@@ -235,7 +233,7 @@ impl AsRawFd for NeverOpen {
 
 #[test]
 fn a_read_of_a_bad_descriptor_reports_the_operating_systems_error() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     let (event_loop, _) = virtual_loop();
     let reader_loop = event_loop.clone();
     let reader = task(move |co| async move { read(&co, &reader_loop, &mut NeverOpen, 64).await });
@@ -266,7 +264,7 @@ impl AsRawFd for Shared {
 
 #[test]
 fn a_read_that_would_block_after_all_waits_again() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     // At 0.1 s a timer writes a byte and queues a callback that steals it.
     // The selector then finds the socket readable, but the thief runs first:
     // the coroutine's read would block, so it waits again, for 0.2 s.
@@ -306,7 +304,7 @@ fn a_read_that_would_block_after_all_waits_again() {
 
 #[test]
 fn a_second_coroutine_waiting_on_the_same_descriptor_is_told_so() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     // Two waiters for one descriptor: the loop keeps one reader per
     // descriptor, so the second is refused rather than silently replacing
     // the first (whose coroutine would then never be resumed).
@@ -335,7 +333,7 @@ fn a_second_coroutine_waiting_on_the_same_descriptor_is_told_so() {
 
 #[test]
 fn typed_lines_are_read_while_the_ticker_ticks() {
-    let _turn = one_at_a_time();
+    let _lock = one_at_a_time();
     // Standard input, stood in for by a pipe that already holds two lines
     // and is closed: both are read at once, and the ticker ticks once more.
     let (from_pipe, mut into_pipe) = pipe().unwrap();

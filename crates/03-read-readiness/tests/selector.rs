@@ -53,6 +53,27 @@ fn a_socket_is_readable_only_once_data_arrives_and_stays_so_until_read() {
 }
 
 #[test]
+fn descriptors_ready_together_are_reported_in_the_order_of_their_numbers() {
+    let _lock = one_at_a_time();
+    for_both(|new| {
+        let mut selector = new();
+        let pairs: Vec<_> = (0..3).map(|_| UnixStream::pair().unwrap()).collect();
+        // Registered from the highest number down: the report does not
+        // follow the order of registration.
+        for (ours, theirs) in pairs.iter().rev() {
+            selector
+                .register(ours.as_raw_fd(), Interest::READ, ())
+                .unwrap();
+            (&*theirs).write_all(b"x").unwrap();
+        }
+        let mut numbers: Vec<RawFd> = pairs.iter().map(|(ours, _)| ours.as_raw_fd()).collect();
+        numbers.sort_unstable();
+        let expected: Vec<_> = numbers.into_iter().map(|fd| (fd, Interest::READ)).collect();
+        assert_eq!(ready_now(&mut selector), expected);
+    });
+}
+
+#[test]
 fn end_of_file_counts_as_readable() {
     let _lock = one_at_a_time();
     for_both(|new| {
