@@ -216,12 +216,13 @@ impl<T> Default for Heap<T> {
 /// binary heap instead walks a path from the root to a leaf on every `pop`,
 /// which, past a few hundred thousand entries, misses the cache at every step.
 ///
-/// Ties come out first-in, first-out with no sorting. Moving `last` up to a
-/// bucket's earliest time does not change which bucket any *other* entry
-/// belongs in (the new `last` agrees with the old one on every bit above
-/// that bucket's), so every entry is always in the bucket its time calls
-/// for, and entries due at the same time always share one. A bucket only
-/// ever grows at its end, so it keeps the order its entries came in.
+/// Ties in the buckets stay first-in, first-out without any sorting. Moving
+/// `last` up to a time in the nearest bucket does not change which bucket
+/// any entry of the *other* buckets belongs in (the new `last` agrees with
+/// the old one on every bit above the nearest bucket's), so every entry is
+/// always in the bucket its time calls for, and entries due at the same
+/// time always share one. A bucket only ever grows at its end, so it keeps
+/// the order its entries came in.
 ///
 /// The one thing a radix heap cannot take is an entry earlier than `last`
 /// (a timer set for a time the schedule has already moved past, such as
@@ -278,8 +279,9 @@ impl<T> RadixHeap<T> {
         }
     }
 
-    /// Bucket 0 is empty: move `last` to the earliest time in the nearest
-    /// bucket and spread that bucket out below it.
+    /// Bucket 0 (and `near`) is empty: move `last` to the earliest time in
+    /// the nearest bucket and spread that bucket out below it, or, if it is
+    /// small, hand it to `near` whole.
     fn refill(&mut self) {
         if self.occupied == 0 {
             return;
