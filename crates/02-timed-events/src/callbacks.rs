@@ -50,7 +50,13 @@ pub(crate) struct Callbacks {
     /// Where each slot's callback came from, beside the slots rather than in
     /// them: it is written once and read only to report a panic.
     origins: Vec<Origin>,
+    /// Slots freed while others were still pending: reused first.
     free: Vec<u32>,
+    /// Every slot from here to the end is free, and not in `free`: they are
+    /// handed out in address order.
+    unused_from: usize,
+    /// How many slots hold a callback.
+    pending: usize,
     /// asyncio's `_timer_cancelled_count`: cancelled timers still scheduled.
     cancelled_timers: usize,
 }
@@ -64,17 +70,20 @@ impl Callbacks {
         in_schedule: bool,
     ) -> CallbackId {
         let index = self.free.pop().unwrap_or_else(|| {
-            let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 callbacks at once");
-            self.slots.push(Slot {
-                generation: 0,
-                in_use: false,
-                cancelled: false,
-                in_schedule: false,
-                callback: None,
-            });
-            self.origins.push(origin);
-            index
+            if self.unused_from == self.slots.len() {
+                self.slots.push(Slot {
+                    generation: 0,
+                    in_use: false,
+                    cancelled: false,
+                    in_schedule: false,
+                    callback: None,
+                });
+                self.origins.push(origin);
+            }
+            self.unused_from += 1;
+            u32::try_from(self.unused_from - 1).expect("fewer than 2^32 callbacks at once")
         });
+        self.pending += 1;
         self.origins[index as usize] = origin;
         let slot = &mut self.slots[index as usize];
         slot.callback = Some(callback);
@@ -172,20 +181,23 @@ impl Callbacks {
         slot.generation = slot.generation.wrapping_add(1);
         slot.in_use = false;
         slot.callback = None;
-        self.free.push(id.index);
-        if self.free.len() == self.slots.len() {
+        self.pending -= 1;
+        if self.pending == 0 {
             // Nothing pending: hand slots out in address order again, rather
             // than in the order timers happened to fire, so that the next
-            // burst of callbacks lands in neighbouring memory.
+            // burst of callbacks lands in neighbouring memory. (Slots keep
+            // their generations: old handles still cannot touch them.)
             self.free.clear();
-            self.free.extend((0..self.slots.len() as u32).rev());
+            self.unused_from = 0;
+        } else {
+            self.free.push(id.index);
         }
     }
 
     /// How many slots hold a callback.
     #[cfg(test)]
     fn pending(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.pending
     }
 }
 
@@ -213,6 +225,30 @@ mod tests {
         assert!(table.take(second).is_some());
         table.release(second);
         assert_eq!(table.pending(), 0);
+    }
+
+    #[test]
+    fn once_nothing_is_pending_slots_are_handed_out_from_the_first_again() {
+        let mut table = Callbacks::default();
+        let ids: Vec<_> = (0..4)
+            .map(|_| table.insert(Box::new(|_| {}), origin(), false))
+            .collect();
+        for &id in &ids {
+            assert!(table.take(id).is_some());
+            table.release(id);
+        }
+        // Freeing the last one cost O(1): no list of free slots to rebuild,
+        // however large the table grew.
+        assert!(table.free.is_empty());
+        let again: Vec<u32> = (0..3)
+            .map(|_| table.insert(Box::new(|_| {}), origin(), false).index)
+            .collect();
+        assert_eq!(again, [0, 1, 2], "address order, not the order freed");
+        assert!(
+            table.cancel(ids[0]).is_none(),
+            "an old id cannot reach slot 0"
+        );
+        assert_eq!(table.pending(), 3);
     }
 
     #[test]

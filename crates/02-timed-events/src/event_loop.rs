@@ -319,18 +319,23 @@ impl EventLoop {
             let mut scheduled = self.inner.scheduled.borrow_mut();
             let mut callbacks = self.inner.callbacks.borrow_mut();
             let mut ready = self.inner.ready.borrow_mut();
+            let mut fired = false;
             while let Some((key, _)) = scheduled.peek()
                 && key.when <= now
             {
                 let (_, id) = scheduled.pop().expect("peeked");
+                fired = true;
                 if callbacks.leave_schedule(id) {
                     ready.push_back(id);
                 }
             }
             // Timers fire in time order, but their slots lie in the order
-            // they were scheduled: fetch the next few early (see `prefetch`).
-            for &next in scheduled.upcoming().take(PREFETCH_AHEAD) {
-                callbacks.prefetch(next);
+            // they were scheduled: fetch the next few early (see `prefetch`),
+            // once per change at the front of the schedule.
+            if fired {
+                for &next in scheduled.upcoming().take(PREFETCH_AHEAD) {
+                    callbacks.prefetch(next);
+                }
             }
         }
 
