@@ -11,13 +11,14 @@
 
 mod pi;
 
+use demo_support::Transcript;
 use std::cell::Cell;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
 use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits, TARGET_YIELDS, leading_digits, next_ticks};
-use stage01_generator_loop::{AsyncCoroutine, RealClock, Transcript, Yielder};
+use stage01_generator_loop::{AsyncCoroutine, RealClock, Yielder};
 use stage02_timed_events::{EventLoop, SleepUntil, sleep, sleep_until};
 
 /// How many digits must hold still when `--digits` is not given.

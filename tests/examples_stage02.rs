@@ -18,7 +18,7 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use stage01_generator_loop::transcript::assert_matches_file;
+use demo_support::transcript::assert_matches_file;
 
 use chess::{Exhibition, SOURCE, board_to_board, hms, one_board_at_a_time};
 use pi::{

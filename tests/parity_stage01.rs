@@ -4,8 +4,9 @@
 
 mod common;
 
+use demo_support::Transcript;
+use stage01_generator_loop::VirtualClock;
 use stage01_generator_loop::scenarios::{composition, composition_leaky, sleep_by_guessing};
-use stage01_generator_loop::{Transcript, VirtualClock};
 
 #[test]
 fn scenarios_1_and_2_match_python_generators_line_by_line() {

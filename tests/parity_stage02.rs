@@ -8,13 +8,14 @@
 
 mod common;
 
+use demo_support::{Timeline, Transcript};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Coroutine, Transcript, VirtualClock};
+use stage01_generator_loop::{AsyncCoroutine, Coroutine, VirtualClock};
 use stage02_timed_events::scenarios::{concurrency_arithmetic, timed_events};
 use stage02_timed_events::seconds::to_duration;
-use stage02_timed_events::{EventLoop, SleepUntil, Timeline, sleep, spawn};
+use stage02_timed_events::{EventLoop, SleepUntil, sleep, spawn};
 
 /// Every section the Python script prints, each compared by one test below.
 const SECTIONS: [&str; 10] = [

@@ -19,7 +19,8 @@
 //! #![deny(unused_must_use)]
 //! use std::time::Duration;
 //! use stage01_generator_loop::composition::print_every_period;
-//! use stage01_generator_loop::{Transcript, Yielder};
+//! use stage01_generator_loop::Yielder;
+//! use demo_support::Transcript;
 //!
 //! fn main() {
 //!     let (co, out) = (Yielder::default(), Transcript::new());
@@ -33,7 +34,8 @@
 //! #![deny(unused_must_use)]
 //! use std::time::Duration;
 //! use stage01_generator_loop::composition::print_every_period;
-//! use stage01_generator_loop::{AsyncCoroutine, GuessingLoop, Transcript, VirtualClock};
+//! use stage01_generator_loop::{AsyncCoroutine, GuessingLoop, VirtualClock};
+//! use demo_support::Transcript;
 //!
 //! fn main() {
 //!     let out = Transcript::new();

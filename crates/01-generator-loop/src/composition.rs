@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::async_coroutine::Yielder;
 use crate::coroutine::{Coroutine, Step};
 use crate::sleep::Sleep;
-use crate::transcript::Transcript;
+use demo_support::Transcript;
 
 // ANCHOR: state_machine
 /// `print_every_period` as a hand-written state machine.

@@ -15,24 +15,19 @@
 //! | [`async_coroutine`] | an `async` block as a coroutine | `__await__`, `coro.send(None)` |
 //! | [`one_channel`] | the source's leaky first loop | generators before PEP 380 |
 //! | [`guessing_loop`] | the loop | the toy `run(tasks)`; asyncio's `run_forever` |
-//! | [`transcript`] | what the demos print, kept for tests | `print` |
-//! | [`demo_options`] | the demos' command line | |
 //! | [`scenarios`] | the programs of the source material | |
 
 pub mod async_coroutine;
 pub mod clock;
 pub mod composition;
 pub mod coroutine;
-pub mod demo_options;
 pub mod guessing_loop;
 pub mod one_channel;
 pub mod scenarios;
 pub mod sleep;
-pub mod transcript;
 
 pub use async_coroutine::{AsyncCoroutine, Yielder};
 pub use clock::{Clock, RealClock, VirtualClock};
 pub use coroutine::{Coroutine, Step};
 pub use guessing_loop::{Completed, GuessError, GuessingLoop, LoopError, Stats, TaskId};
 pub use sleep::Sleep;
-pub use transcript::Transcript;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::coroutine::{Coroutine, Step};
 use crate::sleep::Sleep;
-use crate::transcript::Transcript;
+use demo_support::Transcript;
 
 // ANCHOR: generator
 /// What a one-channel generator yields.

@@ -17,7 +17,7 @@ use crate::coroutine::Coroutine;
 use crate::guessing_loop::{GuessingLoop, LoopError, Stats};
 use crate::one_channel::{LeakyPrintEveryPeriod, OneChannelTask};
 use crate::sleep::Sleep;
-use crate::transcript::Transcript;
+use demo_support::Transcript;
 
 /// Scenario 1's sleeps, in seconds, in the order the tasks are created.
 pub const SLEEPS: [u64; 4] = [3, 2, 1, 4];

@@ -2,4 +2,4 @@
 //! help are the ones the book shows (`tests/output/demo-virtual.txt`,
 //! `tests/output/help.txt`), and a wrong option is refused.
 
-stage01_generator_loop::demo_tests!("stage01-generator-loop");
+demo_support::demo_tests!("stage01-generator-loop");

@@ -2,6 +2,7 @@
 //! order, results, what it counts, odd guesses, panics, and sizes from zero
 //! tasks to ten thousand.
 
+use demo_support::Transcript;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -9,8 +10,7 @@ use std::time::Duration;
 use stage01_generator_loop::guessing_loop::wait_for_guess;
 use stage01_generator_loop::scenarios::{self, PRINTERS, SLEEPS};
 use stage01_generator_loop::{
-    Clock, Coroutine, GuessError, GuessingLoop, LoopError, Sleep, Step, TaskId, Transcript,
-    VirtualClock,
+    Clock, Coroutine, GuessError, GuessingLoop, LoopError, Sleep, Step, TaskId, VirtualClock,
 };
 
 fn secs(s: u64) -> Duration {

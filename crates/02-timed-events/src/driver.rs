@@ -19,7 +19,7 @@ use stage01_generator_loop::{Coroutine, Step, Yielder};
 use crate::event_loop::{EventLoop, LoopError};
 use crate::handle::Callback;
 use crate::seconds::{from_duration, to_duration};
-use crate::timeline::Mark;
+use demo_support::Mark;
 
 // ANCHOR: event
 /// Something a coroutine can yield to the loop: it knows how to arrange for

@@ -20,8 +20,8 @@ use crate::callbacks::{CallbackId, Callbacks, Origin};
 use crate::handle::{Callback, Handle, describe};
 use crate::poller::{Poller, Ready, Sleeper};
 use crate::seconds::{Nanos, TimeError, from_duration, to_nanos, to_seconds, wait_until};
-use crate::timeline::{Mark, Timeline};
 use crate::timer_queue::{RadixHeap, Schedule};
+use demo_support::{Mark, Timeline};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, never
 /// bother compacting the schedule.

@@ -18,7 +18,6 @@
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
 //! | `prefetch` | fetching the next timers' memory early | |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
-//! | [`timeline`] | a record of what the loop did, drawn | |
 //! | [`scenarios`] | the source's programs | |
 
 pub mod callbacks;
@@ -30,11 +29,9 @@ mod prefetch;
 pub mod scenarios;
 pub mod schedule_loop;
 pub mod seconds;
-pub mod timeline;
 pub mod timer_queue;
 
 pub use driver::{SleepUntil, asleep, sleep, sleep_until, spawn};
 pub use event_loop::{CallbackPanic, EventLoop, LoopError};
 pub use handle::Handle;
 pub use poller::{Poller, Ready};
-pub use timeline::{Mark, Timeline};

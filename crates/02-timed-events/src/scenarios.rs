@@ -2,15 +2,16 @@
 //! the book all run: scenario 4 (timed events) and scenario 9 (concurrency
 //! arithmetic). Each writes what it prints to a [`Transcript`].
 
+use demo_support::Transcript;
 use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, Transcript, Yielder};
+use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, Yielder};
 
 use crate::driver::{SleepUntil, asleep, sleep};
 use crate::event_loop::{EventLoop, LoopError};
 use crate::schedule_loop;
-use crate::timeline::{Mark, Timeline};
 use crate::timer_queue::{Heap, SortedList};
+use demo_support::{Mark, Timeline};
 
 /// Scenario 4's sleepers, their steps, and the length of a step.
 pub const SLEEPERS: usize = 5;

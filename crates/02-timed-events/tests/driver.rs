@@ -2,14 +2,15 @@
 //! naive loops and on the callback loop, scenario 9, `sleep(0)`, and tasks
 //! that panic or are cut short.
 
+use demo_support::{Timeline, Transcript};
 use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Clock, Transcript, VirtualClock, Yielder};
+use stage01_generator_loop::{AsyncCoroutine, Clock, VirtualClock, Yielder};
 use stage02_timed_events::driver::SleepUntil;
 use stage02_timed_events::scenarios::{self, SLEEPERS, STEP, STEPS};
 use stage02_timed_events::schedule_loop;
 use stage02_timed_events::timer_queue::{Heap, SortedList};
-use stage02_timed_events::{EventLoop, LoopError, Timeline, sleep};
+use stage02_timed_events::{EventLoop, LoopError, sleep};
 
 type Task =
     AsyncCoroutine<std::pin::Pin<Box<dyn std::future::Future<Output = String>>>, SleepUntil>;

@@ -2,10 +2,11 @@
 //! callbacks run in, what one iteration runs, timers and their cancellation,
 //! stopping, odd delays, panics, and a loop with nothing to wait for.
 
+use demo_support::Transcript;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use stage01_generator_loop::{Clock, Transcript, VirtualClock};
+use stage01_generator_loop::{Clock, VirtualClock};
 use stage02_timed_events::event_loop::MIN_SCHEDULED_TIMERS;
 use stage02_timed_events::seconds::TimeError;
 use stage02_timed_events::{CallbackPanic, EventLoop, LoopError};

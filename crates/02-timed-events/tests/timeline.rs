@@ -1,11 +1,11 @@
 //! Scenario 4's timeline, drawn: the SVG the book shows and the terminal
 //! picture the demo prints are both compared with committed copies.
 
+use demo_support::{Timeline, Transcript, transcript::assert_matches_file};
 use std::path::{Path, PathBuf};
 
-use stage01_generator_loop::transcript::assert_matches_file;
-use stage01_generator_loop::{Transcript, VirtualClock};
-use stage02_timed_events::{Timeline, scenarios};
+use stage01_generator_loop::VirtualClock;
+use stage02_timed_events::scenarios;
 
 /// Scenario 4 on the virtual clock, recorded.
 fn scenario_4() -> Timeline {

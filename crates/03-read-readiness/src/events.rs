@@ -14,6 +14,7 @@
 //! the coroutine's resume. The stage 2 driver runs these coroutines
 //! unchanged.
 
+use demo_support::{EventKind, Mark};
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -23,13 +24,28 @@ use std::time::Duration;
 use stage01_generator_loop::Yielder;
 use stage02_timed_events::driver::Event;
 use stage02_timed_events::handle::Callback;
-use stage02_timed_events::{EventLoop, Mark, SleepUntil};
+use stage02_timed_events::{EventLoop, SleepUntil};
 
 use crate::selector::SelectorError;
 use crate::selector_loop::SelectorLoop;
 
 /// The timeline row on which each descriptor found ready is marked.
 pub const READY_ROW: &str = "(fd ready)";
+
+/// How timelines draw a descriptor found ready: stage 3's kind of mark.
+pub const FD_READY: EventKind = EventKind {
+    symbol: 'r',
+    meaning: "ready",
+    colour: "#8250df",
+};
+
+/// The timeline mark of a descriptor found ready.
+pub fn fd_ready_mark() -> Mark {
+    Mark::Event {
+        row: READY_ROW.to_string(),
+        kind: FD_READY,
+    }
+}
 
 // ANCHOR: io_event
 /// What a coroutine of this stage yields to the loop.
@@ -101,9 +117,7 @@ fn one_shot_reader(
     let selector_loop = selector_loop.clone();
     move |event_loop| {
         selector_loop.remove_reader(fd);
-        event_loop.record(Mark::Ready {
-            row: READY_ROW.to_string(),
-        });
+        event_loop.record(fd_ready_mark());
         resume_once(&resume, event_loop);
     }
 }

@@ -1,13 +1,14 @@
 //! The stage 3 demo: the source's scenario 5 on a loop that waits in
 //! `select` (or `poll`), and, if asked, a session that reads what you type.
 
+use demo_support::{Timeline, Transcript, demo_options};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-use stage01_generator_loop::{Clock, RealClock, Transcript, VirtualClock, demo_options};
-use stage02_timed_events::{LoopError, Timeline};
+use stage01_generator_loop::{Clock, RealClock, VirtualClock};
+use stage02_timed_events::LoopError;
 use stage03_read_readiness::poll::Poll;
 use stage03_read_readiness::scenarios;
 use stage03_read_readiness::select::Select;

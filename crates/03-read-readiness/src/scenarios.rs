@@ -9,6 +9,7 @@
 //! whichever is ready. On the virtual clock the run is exact and the same
 //! every time; on the real clock a thread writes into a second pipe as well.
 
+use demo_support::{Mark, Timeline, Transcript};
 use std::cell::Cell;
 use std::fs::File;
 use std::future::Future;
@@ -20,8 +21,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Clock, Transcript, Yielder};
-use stage02_timed_events::{EventLoop, LoopError, Mark, Timeline};
+use stage01_generator_loop::{AsyncCoroutine, Clock, Yielder};
+use stage02_timed_events::{EventLoop, LoopError};
 
 use crate::events::{IoEvent, read, sleep, sleep_until};
 use crate::selector::Wait;
@@ -295,7 +296,7 @@ pub fn read_readiness<C: Clock + Clone + 'static>(
     let found_ready = timeline
         .marks()
         .iter()
-        .filter(|(_, mark)| matches!(mark, Mark::Ready { .. }))
+        .filter(|(_, mark)| matches!(mark, Mark::Event { .. }))
         .count();
     out.say(format!(
         "  all done at {:.3} s, in {} iterations; descriptors found ready {found_ready} times",

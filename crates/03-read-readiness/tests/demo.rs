@@ -4,7 +4,7 @@
 
 // `tests/output/demo-virtual.txt` and `tests/output/help.txt`, and `DEMO`
 // and `committed` for the tests below.
-stage01_generator_loop::demo_tests!("stage03-read-readiness");
+demo_support::demo_tests!("stage03-read-readiness");
 
 #[test]
 fn the_timeline_option_draws_the_committed_picture() {

@@ -3,6 +3,8 @@
 //! file, readiness that turns out to be a false hope, and descriptors the
 //! loop cannot watch.
 
+use demo_support::transcript::assert_matches_file;
+use demo_support::{Timeline, Transcript};
 use std::cell::RefCell;
 use std::fs::File;
 use std::future::Future;
@@ -15,10 +17,9 @@ use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use stage01_generator_loop::transcript::assert_matches_file;
-use stage01_generator_loop::{AsyncCoroutine, Clock, Transcript, VirtualClock, Yielder};
-use stage02_timed_events::{Mark, Timeline};
-use stage03_read_readiness::events::READY_ROW;
+use stage01_generator_loop::{AsyncCoroutine, Clock, VirtualClock, Yielder};
+
+use stage03_read_readiness::events::fd_ready_mark;
 use stage03_read_readiness::poll::Poll;
 use stage03_read_readiness::scenarios::{self, pipe};
 use stage03_read_readiness::select::Select;
@@ -115,12 +116,7 @@ fn the_timeline_of_scenario_5_marks_every_descriptor_found_ready() {
     let ready = timeline
         .marks()
         .into_iter()
-        .filter(|(_, mark)| {
-            *mark
-                == Mark::Ready {
-                    row: READY_ROW.to_string(),
-                }
-        })
+        .filter(|(_, mark)| *mark == fd_ready_mark())
         .count();
     assert_eq!(ready, 314);
     let text = timeline.render_text(60) + "\n";

@@ -2,6 +2,7 @@
 //! triggering inside the loop, timers next to a descriptor that is always
 //! ready, waking the loop from another thread, and odd requests.
 
+use demo_support::Transcript;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -9,7 +10,7 @@ use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
 
-use stage01_generator_loop::{RealClock, Transcript, VirtualClock};
+use stage01_generator_loop::{RealClock, VirtualClock};
 use stage02_timed_events::event_loop::LoopError;
 use stage03_read_readiness::poll::Poll;
 use stage03_read_readiness::select::Select;

@@ -2,8 +2,7 @@
 //! per task, and the loop's row of sleeps. Neither picture reads the marks
 //! itself.
 
-use super::Mark;
-use crate::seconds::Nanos;
+use super::{EventKind, Mark, Nanos};
 
 /// What both pictures say when there is nothing to draw.
 pub(super) const NOTHING_RECORDED: &str = "(nothing recorded)";
@@ -22,14 +21,14 @@ pub(super) struct Rows {
     pub(super) sleeps: Vec<(Nanos, Nanos)>,
 }
 
-/// One task's row: when it was resumed, when it completed, and when
-/// something it waits for was ready. A row of `Ready` marks alone (stage 3's
-/// row of file descriptors) is a row like any other, without a task.
+/// One task's row: when it was resumed, when it completed, and the events
+/// marked on it. A row of events alone (stage 3's row of file descriptors
+/// found ready) is a row like any other, without a task.
 pub(super) struct TaskRow {
     pub(super) name: String,
     pub(super) resumed: Vec<Nanos>,
     pub(super) completed: Vec<Nanos>,
-    pub(super) ready: Vec<Nanos>,
+    pub(super) events: Vec<(Nanos, EventKind)>,
 }
 
 impl Rows {
@@ -50,7 +49,7 @@ impl Rows {
                 }
                 Mark::Resumed { task } => rows.task(task).resumed.push(*at),
                 Mark::Completed { task } => rows.task(task).completed.push(*at),
-                Mark::Ready { row } => rows.task(row).ready.push(*at),
+                Mark::Event { row, kind } => rows.task(row).events.push((*at, *kind)),
             }
             rows.include(*at);
         }
@@ -74,7 +73,7 @@ impl Rows {
                     name: name.to_string(),
                     resumed: Vec::new(),
                     completed: Vec::new(),
-                    ready: Vec::new(),
+                    events: Vec::new(),
                 });
                 self.tasks.len() - 1
             }
@@ -88,10 +87,17 @@ impl Rows {
         tasks.chain([LOOP_LABEL, AXIS_LABEL])
     }
 
-    /// Whether any row has a `Ready` mark: only then do the legends explain
-    /// them, so that pictures without any stay as they were.
-    pub(super) fn any_ready(&self) -> bool {
-        self.tasks.iter().any(|task| !task.ready.is_empty())
+    /// The kinds of event marked, in order of first appearance: the legends
+    /// explain these and no others.
+    pub(super) fn event_kinds(&self) -> Vec<EventKind> {
+        let mut kinds: Vec<EventKind> = Vec::new();
+        let marked = self.tasks.iter().flat_map(|task| &task.events);
+        for &(_, kind) in marked {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds
     }
 }
 
@@ -111,7 +117,7 @@ impl TaskRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::examples::{MS, completed, ready, resumed};
+    use crate::timeline::examples::{MS, READY, completed, ready, resumed};
 
     #[test]
     fn rows_come_in_order_of_first_appearance() {
@@ -127,7 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn ready_marks_join_their_row_and_a_row_of_them_alone_has_no_lifeline() {
+    fn event_marks_join_their_row_and_a_row_of_them_alone_has_no_lifeline() {
         let marks = [
             (0, resumed("reader")),
             (MS, ready("(fd ready)")),
@@ -135,10 +141,10 @@ mod tests {
             (2 * MS, completed("reader")),
         ];
         let rows = Rows::gather(&marks).expect("there are marks");
-        assert!(rows.any_ready());
+        assert_eq!(rows.event_kinds(), [READY]);
         let labels: Vec<&str> = rows.labels().collect();
         assert_eq!(labels, ["reader", "(fd ready)", "(loop)", "time (s)"]);
-        assert_eq!(rows.tasks[0].ready, [MS]);
+        assert_eq!(rows.tasks[0].events, [(MS, READY)]);
         assert_eq!(rows.tasks[0].lifetime(), Some((0, 2 * MS)));
         assert_eq!(rows.tasks[1].lifetime(), None);
     }

@@ -3,7 +3,7 @@
 //! labelled ticks. Both renderers use it; each says how much room its labels
 //! take.
 
-use crate::seconds::Nanos;
+use super::Nanos;
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 

@@ -1,9 +1,10 @@
 //! A record of what the loop did, and pictures of it.
 //!
 //! Mirrors nothing in asyncio (its debug mode logs slow callbacks, but draws
-//! nothing). The loop and the task driver add marks as they work (and later
-//! stages' events, such as a file descriptor found ready); the renderers draw
-//! one row per task with time running across.
+//! nothing). A loop and its task driver add marks as they work; a later stage
+//! adds marks of its own kinds ([`EventKind`]: stage 3's "a file descriptor
+//! was found ready") without changing anything here. The renderers draw one
+//! row per task with time running across.
 //!
 //! This module keeps the marks. Its submodules draw them:
 //!
@@ -26,7 +27,9 @@ mod text;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::seconds::Nanos;
+/// A time on the loop's clock, in nanoseconds since it started: stage 2's
+/// `Nanos`, which the timeline cannot name (stage 1's demo uses it too).
+pub type Nanos = i64;
 
 /// Something the loop did, at a time the timeline stores beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,13 +49,28 @@ pub enum Mark {
         /// The task's name.
         task: String,
     },
-    /// Something the loop watches became ready: stage 3 marks a file
-    /// descriptor that the selector found readable for a waiting coroutine.
-    /// Drawn on the row called `row`, which need not be a task's.
-    Ready {
+    /// Something of a kind a stage defines happened, such as stage 3's "a
+    /// file descriptor was found ready". Drawn on the row called `row`,
+    /// which need not be a task's.
+    Event {
         /// The row to draw it on.
         row: String,
+        /// What happened, and how to draw it.
+        kind: EventKind,
     },
+}
+
+/// A kind of event a stage marks on timelines, and how both pictures draw
+/// it: a character in the terminal, a diamond of a colour in the SVG, and a
+/// legend entry, shown only in pictures that have such marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventKind {
+    /// The terminal picture's character for it.
+    pub symbol: char,
+    /// What the legend says it means.
+    pub meaning: &'static str,
+    /// The SVG diamond's colour, as `#rrggbb`.
+    pub colour: &'static str,
 }
 
 /// A shared, growing list of `(time, mark)`. Clones add to the same list.
@@ -81,8 +99,7 @@ impl Timeline {
 /// Timelines the submodules' tests draw.
 #[cfg(test)]
 mod examples {
-    use super::{Mark, Timeline};
-    use crate::seconds::Nanos;
+    use super::{EventKind, Mark, Nanos, Timeline};
 
     pub(super) const MS: Nanos = 1_000_000;
     pub(super) const SECOND: Nanos = 1_000_000_000;
@@ -99,9 +116,17 @@ mod examples {
         }
     }
 
+    /// Stage 3's kind of event, as the tests here draw it.
+    pub(super) const READY: EventKind = EventKind {
+        symbol: 'r',
+        meaning: "ready",
+        colour: "#8250df",
+    };
+
     pub(super) fn ready(row: &str) -> Mark {
-        Mark::Ready {
+        Mark::Event {
             row: row.to_string(),
+            kind: READY,
         }
     }
 

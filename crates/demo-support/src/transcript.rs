@@ -1,12 +1,16 @@
 //! What a demo prints, kept so that tests can read it back.
 //!
-//! Mirrors nothing in asyncio: the source's programs simply `print`. Here every
-//! line also lands in a shared list, so a test (or the Python parity check)
-//! compares the exact lines a reader sees when running the demo.
+//! Mirrors nothing in asyncio: the programs of the source material simply
+//! `print`. Here every line also lands in a shared list, so a test (or the
+//! Python parity check) compares the exact lines a reader sees when running
+//! the demo.
 
 use std::cell::RefCell;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -37,7 +41,7 @@ impl Transcript {
     pub fn say(&self, line: impl Into<String>) {
         let line = line.into();
         if self.echo {
-            println!("{line}");
+            crate::demo_options::print_line(&line);
         }
         self.lines.borrow_mut().push(line);
     }
@@ -118,10 +122,56 @@ pub fn assert_demo_refuses(binary: &str, option: &str) {
     assert_eq!(stderr, format!("unknown option {option:?}; try --help\n"));
 }
 
+/// Run a demo `binary` with `--virtual`, its standard output a socket whose
+/// other end is already closed (as when `| head -2` has read its lines and
+/// gone), and require it to end as a well-behaved filter does: at once,
+/// with success, and without a word on standard error.
+///
+/// # Panics
+/// If the demo does anything else.
+pub fn assert_demo_quiet_on_a_closed_pipe(binary: &str) {
+    // Closed before the demo starts, so its very first line meets the closed
+    // end: no race with how much a pipe's buffer would have taken.
+    let (ours, theirs) = UnixStream::pair().expect("a socket pair");
+    drop(ours);
+    let run = Command::new(binary)
+        .arg("--virtual")
+        .stdout(Stdio::from(OwnedFd::from(theirs)))
+        .output()
+        .expect("the demo starts");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{binary}: {stderr}");
+    assert_eq!(stderr, "", "{binary} complained about a closed pipe");
+}
+
+/// Run a demo `binary` with `--virtual`, writing to `/dev/full`, and require
+/// one line on standard error that says why, and exit code 1.
+///
+/// # Panics
+/// If the demo does anything else.
+pub fn assert_demo_reports_a_full_disk(binary: &str) {
+    let full = File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let run = Command::new(binary)
+        .arg("--virtual")
+        .stdout(Stdio::from(full))
+        .output()
+        .expect("the demo starts");
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8(run.stderr).expect("the demo prints UTF-8");
+    assert_eq!(
+        stderr,
+        "cannot write to standard output: No space left on device (os error 28)\n"
+    );
+}
+
 /// The checks every stage's demo gets, as `#[test]`s in the calling test
 /// file: its `--virtual` run and its `--help` print the committed files the
 /// book includes (`tests/output/demo-virtual.txt` and `tests/output/help.txt`
-/// in the calling crate), and an unknown option is refused. Also defines
+/// in the calling crate); an unknown option is refused; a closed pipe ends
+/// it quietly and a full disk with one line. Also defines
 /// `DEMO`, the demo binary's path, and `committed(name)`, a file in
 /// `tests/output/`, for the file's own further tests.
 ///
@@ -129,7 +179,7 @@ pub fn assert_demo_refuses(binary: &str, option: &str) {
 /// tests, so this cannot run as a doc test here):
 ///
 /// ```text
-/// stage01_generator_loop::demo_tests!("stage02-timed-events");
+/// demo_support::demo_tests!("stage02-timed-events");
 /// ```
 #[macro_export]
 macro_rules! demo_tests {
@@ -157,6 +207,16 @@ macro_rules! demo_tests {
         #[test]
         fn an_unknown_option_is_refused_with_a_hint() {
             $crate::transcript::assert_demo_refuses(DEMO, "--fast");
+        }
+
+        #[test]
+        fn a_reader_that_goes_away_ends_the_demo_quietly() {
+            $crate::transcript::assert_demo_quiet_on_a_closed_pipe(DEMO);
+        }
+
+        #[test]
+        fn a_full_disk_ends_the_demo_with_one_line() {
+            $crate::transcript::assert_demo_reports_a_full_disk(DEMO);
         }
     };
 }

@@ -2,10 +2,9 @@
 //! self-contained SVG, with shapes for marks, bars for the loop's sleeps and
 //! a legend, all at whole-pixel coordinates.
 
-use super::Timeline;
 use super::axis::{Axis, Scale, Tick};
 use super::rows::{AXIS_LABEL, LOOP_LABEL, NOTHING_RECORDED, Rows, TaskRow};
-use crate::seconds::Nanos;
+use super::{EventKind, Nanos, Timeline};
 
 /// The picture's width in pixels: the width of the book's text column.
 const WIDTH: i64 = 750;
@@ -24,8 +23,8 @@ const BASELINE_DROP: i64 = 4;
 const FONTS: &str = "ui-monospace, SFMono-Regular, Menlo, Consolas, \
                      'DejaVu Sans Mono', 'Liberation Mono', monospace";
 
-// Colours: dark text on white, blue resumes, green completions, amber sleep,
-// purple readiness.
+// Colours: dark text on white, blue resumes, green completions, amber sleep.
+// Each kind of event brings its own.
 const INK: &str = "#1f2328";
 const MUTED: &str = "#57606a";
 const BAND: &str = "#f3f5f8";
@@ -34,7 +33,6 @@ const LIFELINE: &str = "#aab3bf";
 const RESUME: &str = "#2f6fdf";
 const DONE: &str = "#1a7f37";
 const SLEEP: &str = "#f2c14e";
-const READY: &str = "#8250df";
 
 /// The pixel geometry of one picture.
 struct Layout {
@@ -114,7 +112,7 @@ impl Timeline {
         svg.extend(sleep_shapes(&rows.sleeps, &layout, loop_row));
         svg.extend(row_labels(&rows, &layout));
         svg.extend(axis_shapes(ticks, &layout, axis_y));
-        svg.extend(legend(&layout, legend_y, rows.any_ready()));
+        svg.extend(legend(&layout, legend_y, &rows.event_kinds()));
         svg.push("</svg>".to_string());
         svg.join("\n") + "\n"
     }
@@ -163,7 +161,7 @@ fn bands(layout: &Layout, rows: usize) -> Vec<String> {
         .collect()
 }
 
-/// A task's lifeline, a dot per resume, a diamond per ready mark, and a ring
+/// A task's lifeline, a dot per resume, a diamond per event, and a ring
 /// per completion (drawn last, so it circles the dot of the resume that
 /// completed).
 fn task_shapes(task: &TaskRow, layout: &Layout, row: usize) -> Vec<String> {
@@ -173,7 +171,8 @@ fn task_shapes(task: &TaskRow, layout: &Layout, row: usize) -> Vec<String> {
         shapes.push(lifeline(layout.x(first), layout.x(last), y));
     }
     shapes.extend(task.resumed.iter().map(|&at| resume_dot(layout.x(at), y)));
-    shapes.extend(task.ready.iter().map(|&at| ready_diamond(layout.x(at), y)));
+    let events = task.events.iter();
+    shapes.extend(events.map(|&(at, kind)| diamond(layout.x(at), y, kind.colour)));
     shapes.extend(task.completed.iter().map(|&at| done_ring(layout.x(at), y)));
     shapes
 }
@@ -188,9 +187,9 @@ fn resume_dot(x: i64, y: i64) -> String {
     format!(r#"<circle cx="{x}" cy="{y}" r="4.5" fill="{RESUME}"/>"#)
 }
 
-fn ready_diamond(x: i64, y: i64) -> String {
+fn diamond(x: i64, y: i64, colour: &str) -> String {
     let (top, bottom, left, right) = (y - 6, y + 6, x - 6, x + 6);
-    format!(r#"<polygon points="{x},{top} {right},{y} {x},{bottom} {left},{y}" fill="{READY}"/>"#)
+    format!(r#"<polygon points="{x},{top} {right},{y} {x},{bottom} {left},{y}" fill="{colour}"/>"#)
 }
 
 fn done_ring(x: i64, y: i64) -> String {
@@ -277,20 +276,23 @@ fn axis_shapes(ticks: &[Tick], layout: &Layout, y: i64) -> Vec<String> {
 }
 
 /// Draws a legend's symbol, given the left edge of its box and its centre line.
-type Symbol = fn(i64, i64) -> String;
+type Symbol<'a> = Box<dyn Fn(i64, i64) -> String + 'a>;
 
 /// What the shapes mean, in a line under the axis: each symbol is drawn in a
-/// 16-pixel box whose left edge and centre line it is given. The diamond is
-/// explained only in pictures that have `Ready` marks.
-fn legend(layout: &Layout, y: i64, with_ready: bool) -> Vec<String> {
+/// 16-pixel box whose left edge and centre line it is given. The four every
+/// picture has come first, then a diamond for each kind of event it shows.
+fn legend(layout: &Layout, y: i64, kinds: &[EventKind]) -> Vec<String> {
     let mut items: Vec<(Symbol, &str)> = vec![
-        (|x, y| resume_dot(x + 8, y), "resumed"),
-        (|x, y| done_ring(x + 8, y), "completed"),
-        (|x, y| lifeline(x, x + 16, y), "waiting"),
-        (|x, y| sleep_bar(x, y - 6, 16), "loop asleep"),
+        (Box::new(|x, y| resume_dot(x + 8, y)), "resumed"),
+        (Box::new(|x, y| done_ring(x + 8, y)), "completed"),
+        (Box::new(|x, y| lifeline(x, x + 16, y)), "waiting"),
+        (Box::new(|x, y| sleep_bar(x, y - 6, 16)), "loop asleep"),
     ];
-    if with_ready {
-        items.push((|x, y| ready_diamond(x + 8, y), "ready"));
+    for kind in kinds {
+        items.push((
+            Box::new(|x, y| diamond(x + 8, y, kind.colour)),
+            kind.meaning,
+        ));
     }
     let centre = y - BASELINE_DROP;
     let mut x = layout.plot_left;
@@ -363,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn the_svg_draws_ready_marks_as_diamonds_explained_in_the_legend() {
+    fn the_svg_draws_events_as_diamonds_explained_in_the_legend() {
         let plain = two_tasks().render_svg();
         assert!(!plain.contains("<polygon"), "no diamonds without marks");
         let with_ready = timeline(two_tasks().marks());

@@ -2,15 +2,13 @@
 //! ruler and its labels for the time axis, and a legend, all in a given
 //! number of columns.
 
-use super::Timeline;
 use super::axis::{Axis, Scale, Tick};
 use super::rows::{AXIS_LABEL, LOOP_LABEL, NOTHING_RECORDED, Rows, TaskRow};
-use crate::seconds::Nanos;
+use super::{EventKind, Nanos, Timeline};
 
 // The picture's characters, which the legend explains (but for the ruler's).
 const RESUMED: char = 'o';
 const COMPLETED: char = '*';
-const READY: char = 'r';
 const WAITING: char = '.';
 const ASLEEP: char = '~';
 const TICK: char = '|';
@@ -56,7 +54,7 @@ impl Timeline {
                 format!("{label:<label_width$}  {cells}")
             })
             .collect();
-        for line in legend(width, rows.any_ready()) {
+        for line in legend(width, &rows.event_kinds()) {
             text.push(format!("{:label_width$}  {line}", ""));
         }
         let text: Vec<&str> = text.iter().map(|line| line.trim_end()).collect();
@@ -66,17 +64,17 @@ impl Timeline {
 }
 
 /// What the characters mean, in lines of at most `width` columns (though an
-/// entry is never split, so one wider than that stands alone). `r` is
-/// explained only in pictures that have `Ready` marks.
-fn legend(width: usize, with_ready: bool) -> Vec<String> {
+/// entry is never split, so one wider than that stands alone): the four
+/// every picture has, then each kind of event it shows.
+fn legend(width: usize, kinds: &[EventKind]) -> Vec<String> {
     let mut entries = vec![
         format!("{RESUMED} resumed"),
         format!("{COMPLETED} completed"),
         format!("{WAITING} waiting"),
         format!("{ASLEEP} loop asleep"),
     ];
-    if with_ready {
-        entries.push(format!("{READY} ready"));
+    for kind in kinds {
+        entries.push(format!("{} {}", kind.symbol, kind.meaning));
     }
     let mut lines = Vec::new();
     let mut line = String::new();
@@ -93,7 +91,7 @@ fn legend(width: usize, with_ready: bool) -> Vec<String> {
     lines
 }
 
-/// A task's row: its lifeline, then its resumes, its ready marks and its
+/// A task's row: its lifeline, then its resumes, its events and its
 /// completions, each drawn over the last, so that a completion shows even
 /// where the task was also resumed in the same column.
 fn task_cells(task: &TaskRow, scale: &Scale, width: usize) -> Vec<char> {
@@ -104,8 +102,8 @@ fn task_cells(task: &TaskRow, scale: &Scale, width: usize) -> Vec<char> {
     for &at in &task.resumed {
         fill(&mut cells, scale.at(at), scale.at(at), RESUMED);
     }
-    for &at in &task.ready {
-        fill(&mut cells, scale.at(at), scale.at(at), READY);
+    for &(at, kind) in &task.events {
+        fill(&mut cells, scale.at(at), scale.at(at), kind.symbol);
     }
     for &at in &task.completed {
         fill(&mut cells, scale.at(at), scale.at(at), COMPLETED);
@@ -295,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn ready_marks_draw_an_r_and_join_the_legend() {
+    fn event_marks_draw_their_symbol_and_join_the_legend() {
         // `two_tasks`, with `b` found ready at 0.5 s and at 0.8 s, and a row
         // of those marks alone: no lifeline there.
         let with_ready = timeline(two_tasks().marks());
