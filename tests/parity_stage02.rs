@@ -12,10 +12,11 @@ use demo_support::{Timeline, Transcript};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Coroutine, VirtualClock};
+use stage01_generator_loop::{AsyncCoroutine, Coroutine, VirtualClock, Yielder};
+use stage02_timed_events::fast::with_each_schedule;
 use stage02_timed_events::scenarios::{concurrency_arithmetic, timed_events};
 use stage02_timed_events::seconds::to_duration;
-use stage02_timed_events::{EventLoop, SleepUntil, sleep, spawn};
+use stage02_timed_events::{EventLoop, SleepUntil, Sleeper, sleep, spawn};
 
 /// Every section the Python script prints, each compared by one test below.
 const SECTIONS: [&str; 10] = [
@@ -64,9 +65,16 @@ fn assert_section_matches(name: &str, rust: &Transcript) {
     }
 }
 
-/// A fresh loop on a virtual clock, and a transcript for what it prints.
-fn fresh() -> (EventLoop, Transcript) {
-    (EventLoop::new(VirtualClock::new()), Transcript::new())
+/// Run `case` on a fresh loop on a virtual clock, with a transcript for
+/// what it prints, once with each schedule (the textbook loop and the fast
+/// one), and compare each run with section `name` of the Python trace.
+fn on_each_loop(name: &str, case: impl Fn(&EventLoop, &Transcript)) {
+    with_each_schedule(|schedule| {
+        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+        let out = Transcript::new();
+        case(&event_loop, &out);
+        assert_section_matches(name, &out);
+    });
 }
 
 /// The Python script's `stamp`: the loop's time, to the millisecond.
@@ -106,51 +114,57 @@ fn python_prints_exactly_the_sections_compared_here() {
 /// waits for the next iteration.
 #[test]
 fn call_soon_is_fifo_and_new_callbacks_wait_for_the_next_iteration() {
-    let (event_loop, out) = fresh();
-    for (name, then) in [("a", Some("d")), ("b", None), ("c", Some("e"))] {
-        let out = out.clone();
-        event_loop.call_soon(move |event_loop| {
-            stamp_iteration(event_loop, &out, name);
-            if let Some(then) = then {
-                event_loop.call_soon(stamper(&out, &format!("{then}, queued by {name}"), true));
-            }
-        });
-    }
-    event_loop.call_soon(|event_loop| {
-        event_loop.call_soon(EventLoop::stop);
+    on_each_loop("call_soon_fifo", |event_loop, out| {
+        for (name, then) in [("a", Some("d")), ("b", None), ("c", Some("e"))] {
+            let out = out.clone();
+            event_loop
+                .call_soon(move |event_loop| {
+                    stamp_iteration(event_loop, &out, name);
+                    if let Some(then) = then {
+                        event_loop
+                            .call_soon(stamper(&out, &format!("{then}, queued by {name}"), true))
+                            .unwrap();
+                    }
+                })
+                .unwrap();
+        }
+        event_loop
+            .call_soon(|event_loop| {
+                event_loop.call_soon(EventLoop::stop).unwrap();
+            })
+            .unwrap();
+        event_loop.run_forever().unwrap();
     });
-    event_loop.run_forever().unwrap();
-    assert_section_matches("call_soon_fifo", &out);
 }
 
 /// Timers scheduled in a scrambled order run in the order of their times.
 #[test]
 fn call_later_runs_timers_by_time() {
-    let (event_loop, out) = fresh();
-    for delay in [0.3, 0.1, 0.5, 0.2, 0.4] {
-        let text = format!("call_later({delay})");
-        event_loop
-            .call_later(delay, stamper(&out, &text, false))
-            .unwrap();
-    }
-    event_loop.call_later(0.6, EventLoop::stop).unwrap();
-    event_loop.run_forever().unwrap();
-    assert_section_matches("call_later_order", &out);
+    on_each_loop("call_later_order", |event_loop, out| {
+        for delay in [0.3, 0.1, 0.5, 0.2, 0.4] {
+            let text = format!("call_later({delay})");
+            event_loop
+                .call_later(delay, stamper(out, &text, false))
+                .unwrap();
+        }
+        event_loop.call_later(0.6, EventLoop::stop).unwrap();
+        event_loop.run_forever().unwrap();
+    });
 }
 
 /// Timers set one after another with the same delay run in that order.
 #[test]
 fn equal_delays_run_fifo() {
-    let (event_loop, out) = fresh();
-    for n in 1..=6 {
-        let text = format!("timer {n}");
-        event_loop
-            .call_later(0.2, stamper(&out, &text, false))
-            .unwrap();
-    }
-    event_loop.call_later(0.3, EventLoop::stop).unwrap();
-    event_loop.run_forever().unwrap();
-    assert_section_matches("equal_delays_fifo", &out);
+    on_each_loop("equal_delays_fifo", |event_loop, out| {
+        for n in 1..=6 {
+            let text = format!("timer {n}");
+            event_loop
+                .call_later(0.2, stamper(out, &text, false))
+                .unwrap();
+        }
+        event_loop.call_later(0.3, EventLoop::stop).unwrap();
+        event_loop.run_forever().unwrap();
+    });
 }
 
 fn ping(
@@ -159,7 +173,7 @@ fn ping(
     name: &'static str,
 ) -> impl Coroutine<Yield = SleepUntil, Output = ()> + 'static {
     let (event_loop, out) = (event_loop.clone(), out.clone());
-    AsyncCoroutine::new(move |co| async move {
+    AsyncCoroutine::new(move |co: Yielder<SleepUntil>| async move {
         for step in 1..=3 {
             stamp_iteration(&event_loop, &out, &format!("{name}{step}"));
             sleep(&co, Duration::ZERO).await;
@@ -171,86 +185,93 @@ fn ping(
 /// one iteration per step.
 #[test]
 fn sleep_zero_yields_exactly_once() {
-    let (event_loop, out) = fresh();
-    let pings = ["a", "b"].map(|name| (name.to_string(), ping(&event_loop, &out, name)));
-    event_loop.gather(pings.into()).unwrap();
-    assert_section_matches("sleep0_interleaves", &out);
+    on_each_loop("sleep0_interleaves", |event_loop, out| {
+        let pings = ["a", "b"].map(|name| (name.to_string(), ping(event_loop, out, name)));
+        event_loop.gather(pings.into()).unwrap();
+    });
 }
 
 /// A negative delay is due at once: it runs in the next iteration, before a
 /// zero-delay timer set just before it, whose time is later.
 #[test]
 fn a_negative_delay_runs_next_iteration_before_a_zero_delay() {
-    let (event_loop, out) = fresh();
-    let start = out.clone();
-    event_loop.call_soon(move |event_loop| {
-        let out = start;
-        stamp_iteration(
-            event_loop,
-            &out,
-            "call_later(0, zero), then call_later(-1, negative)",
-        );
+    on_each_loop("negative_delay", |event_loop, out| {
+        let start = out.clone();
         event_loop
-            .call_later(0.0, stamper(&out, "zero", true))
+            .call_soon(move |event_loop| {
+                let out = start;
+                stamp_iteration(
+                    event_loop,
+                    &out,
+                    "call_later(0, zero), then call_later(-1, negative)",
+                );
+                event_loop
+                    .call_later(0.0, stamper(&out, "zero", true))
+                    .unwrap();
+                event_loop
+                    .call_later(-1.0, stamper(&out, "negative", true))
+                    .unwrap();
+                event_loop.call_later(0.1, EventLoop::stop).unwrap();
+            })
             .unwrap();
-        event_loop
-            .call_later(-1.0, stamper(&out, "negative", true))
-            .unwrap();
-        event_loop.call_later(0.1, EventLoop::stop).unwrap();
+        event_loop.run_forever().unwrap();
     });
-    event_loop.run_forever().unwrap();
-    assert_section_matches("negative_delay", &out);
 }
 
 /// `call_later(0)` joins the ready queue behind every `call_soon` queued in
 /// the same iteration, even one queued after it.
 #[test]
 fn call_later_zero_runs_after_call_soon() {
-    let (event_loop, out) = fresh();
-    let start = out.clone();
-    event_loop.call_soon(move |event_loop| {
-        let out = start;
-        stamp_iteration(
-            event_loop,
-            &out,
-            "call_soon(s1), call_later(0, later), call_soon(s2)",
-        );
-        event_loop.call_soon(stamper(&out, "s1", true));
+    on_each_loop("call_later0_after_soon", |event_loop, out| {
+        let start = out.clone();
         event_loop
-            .call_later(0.0, stamper(&out, "later", true))
+            .call_soon(move |event_loop| {
+                let out = start;
+                stamp_iteration(
+                    event_loop,
+                    &out,
+                    "call_soon(s1), call_later(0, later), call_soon(s2)",
+                );
+                event_loop.call_soon(stamper(&out, "s1", true)).unwrap();
+                event_loop
+                    .call_later(0.0, stamper(&out, "later", true))
+                    .unwrap();
+                event_loop.call_soon(stamper(&out, "s2", true)).unwrap();
+                event_loop.call_later(0.1, EventLoop::stop).unwrap();
+            })
             .unwrap();
-        event_loop.call_soon(stamper(&out, "s2", true));
-        event_loop.call_later(0.1, EventLoop::stop).unwrap();
+        event_loop.run_forever().unwrap();
     });
-    event_loop.run_forever().unwrap();
-    assert_section_matches("call_later0_after_soon", &out);
 }
 
 /// A task that sleeps 0, and a callback in the same iteration that queues
 /// another: which runs first in the next iteration?
 #[test]
 fn sleep_zero_resumes_like_call_soon() {
-    let (event_loop, out) = fresh();
-    let task = {
-        let (event_loop, out) = (event_loop.clone(), out.clone());
-        AsyncCoroutine::new(move |co| async move {
-            stamp_iteration(&event_loop, &out, "task: sleep(0)");
-            sleep(&co, Duration::ZERO).await;
-            stamp_iteration(&event_loop, &out, "task: resumed");
+    on_each_loop("sleep0_vs_call_soon", |event_loop, out| {
+        let task = {
+            let (event_loop, out) = (event_loop.clone(), out.clone());
+            AsyncCoroutine::new(move |co: Yielder<SleepUntil>| async move {
+                stamp_iteration(&event_loop, &out, "task: sleep(0)");
+                sleep(&co, Duration::ZERO).await;
+                stamp_iteration(&event_loop, &out, "task: resumed");
+            })
+        };
+        spawn(event_loop, "task", task, |event_loop, result| {
+            result.unwrap();
+            event_loop.stop();
         })
-    };
-    spawn(&event_loop, "task", task, |event_loop, result| {
-        result.unwrap();
-        event_loop.stop();
+        .unwrap();
+        let callback = out.clone();
+        event_loop
+            .call_soon(move |event_loop| {
+                let out = callback;
+                stamp_iteration(event_loop, &out, "callback: call_soon(x)");
+                event_loop.call_soon(stamper(&out, "x", true)).unwrap();
+            })
+            .unwrap();
+        event_loop.run_forever().unwrap();
     });
-    let callback = out.clone();
-    event_loop.call_soon(move |event_loop| {
-        let out = callback;
-        stamp_iteration(event_loop, &out, "callback: call_soon(x)");
-        event_loop.call_soon(stamper(&out, "x", true));
-    });
-    event_loop.run_forever().unwrap();
-    assert_section_matches("sleep0_vs_call_soon", &out);
 }
 
 /// Scenario 4 as the demo runs it: five sleepers, all done at 0.5 s.
@@ -283,18 +304,20 @@ fn scenario_9_matches_asyncio() {
 /// CPython's `heapq` compares `TimerHandle`s by `when` alone and does not.
 #[test]
 fn same_when_is_fifo_here_but_not_in_cpythons_heap() {
-    let (event_loop, out) = fresh();
-    for n in 1..=8 {
-        let text = format!("timer {n}");
-        event_loop
-            .call_at(1.0, stamper(&out, &text, false))
-            .unwrap();
-    }
-    event_loop.call_at(2.0, EventLoop::stop).unwrap();
-    event_loop.run_forever().unwrap();
-
     let fifo: Vec<String> = (1..=8).map(|n| format!("  1.000  timer {n}")).collect();
-    assert_eq!(out.lines(), fifo, "ours must keep ties first-in, first-out");
+    with_each_schedule(|schedule| {
+        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+        let out = Transcript::new();
+        for n in 1..=8 {
+            let text = format!("timer {n}");
+            event_loop
+                .call_at(1.0, stamper(&out, &text, false))
+                .unwrap();
+        }
+        event_loop.call_at(2.0, EventLoop::stop).unwrap();
+        event_loop.run_forever().unwrap();
+        assert_eq!(out.lines(), fifo, "ours must keep ties first-in, first-out");
+    });
     let Some(python) = python_section("same_when_heap_order") else {
         return;
     };

@@ -11,7 +11,6 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -22,11 +21,12 @@ use std::thread;
 use std::time::Duration;
 
 use stage01_generator_loop::VirtualClock;
-use stage02_timed_events::EventLoop;
-use stage03_read_readiness::poll::Poll;
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::selector::Wait;
-use stage03_read_readiness::{Interest, SelectorError, SelectorLoop};
+use stage03_read_readiness::selector::Keys;
+use stage03_read_readiness::selector_events::ReaderWriter;
+use stage03_read_readiness::{
+    Interest, PollSelector, SelectSelector, Selector, SelectorError, SelectorEventLoop,
+    SelectorEvents,
+};
 
 /// The script both loops are compared with.
 const SCRIPT: &str = "stage03_read_readiness.py";
@@ -66,20 +66,29 @@ struct Seen {
 /// on `blocking` just before it waits, so that another thread can act only
 /// once the loop is really asleep. (Waiting for a virtual timeout without
 /// blocking is already our loop's job.)
-struct Spy<W> {
-    wait: W,
+struct Spy<S> {
+    selector: S,
     seen: Rc<RefCell<Seen>>,
     blocking: Sender<()>,
 }
 
-impl<W: Wait> Wait for Spy<W> {
-    fn check(&self, fd: RawFd) -> Result<(), SelectorError> {
-        self.wait.check(fd)
+impl<S: Selector<Data = ReaderWriter>> Selector for Spy<S> {
+    type Data = ReaderWriter;
+
+    fn keys(&self) -> &Keys<ReaderWriter> {
+        self.selector.keys()
     }
 
-    fn wait(
+    fn keys_mut(&mut self) -> &mut Keys<ReaderWriter> {
+        self.selector.keys_mut()
+    }
+
+    fn check(&self, fd: RawFd) -> Result<(), SelectorError> {
+        self.selector.check(fd)
+    }
+
+    fn select(
         &mut self,
-        registered: &BTreeMap<RawFd, Interest>,
         timeout: Option<Duration>,
         ready: &mut Vec<(RawFd, Interest)>,
     ) -> Result<(), SelectorError> {
@@ -89,12 +98,12 @@ impl<W: Wait> Wait for Spy<W> {
             seen.calls
         };
         if timeout.is_some() {
-            return self.wait.wait(registered, timeout, ready);
+            return self.selector.select(timeout, ready);
         }
         self.seen.borrow_mut().blocked_in.push(call);
         // Nobody may be listening: that is fine.
         let _ = self.blocking.send(());
-        self.wait.wait(registered, Some(BLOCKING_LIMIT), ready)?;
+        self.selector.select(Some(BLOCKING_LIMIT), ready)?;
         assert!(
             !ready.is_empty(),
             "a wait with no timeout found nothing in {BLOCKING_LIMIT:?}: it would block forever"
@@ -105,7 +114,7 @@ impl<W: Wait> Wait for Spy<W> {
 
 /// One case's loop on a virtual clock, and what it prints.
 struct Case {
-    event_loop: SelectorLoop,
+    event_loop: SelectorEventLoop,
     out: Log,
     seen: Rc<RefCell<Seen>>,
     /// A message each time the loop is about to wait with no timeout.
@@ -118,8 +127,12 @@ impl Case {
         let (sender, blocking) = mpsc::channel();
         let clock = VirtualClock::new();
         let event_loop = match syscall {
-            Syscall::Select => SelectorLoop::new(clock, spy(Select, &seen, sender)),
-            Syscall::Poll => SelectorLoop::new(clock, spy(Poll::default(), &seen, sender)),
+            Syscall::Select => {
+                SelectorEventLoop::with_selector(clock, spy(SelectSelector::new(), &seen, sender))
+            }
+            Syscall::Poll => {
+                SelectorEventLoop::with_selector(clock, spy(PollSelector::new(), &seen, sender))
+            }
         }
         .expect("a new loop");
         Self {
@@ -131,9 +144,9 @@ impl Case {
     }
 }
 
-fn spy<W: Wait>(wait: W, seen: &Rc<RefCell<Seen>>, blocking: Sender<()>) -> Spy<W> {
+fn spy<S>(selector: S, seen: &Rc<RefCell<Seen>>, blocking: Sender<()>) -> Spy<S> {
     Spy {
-        wait,
+        selector,
         seen: Rc::clone(seen),
         blocking,
     }
@@ -151,12 +164,12 @@ impl Log {
 
     /// The Python script's `stamp`: `Transcript::at`'s format, the loop's
     /// time to the millisecond.
-    fn stamp(&self, event_loop: &EventLoop, text: &str) {
+    fn stamp(&self, event_loop: &SelectorEventLoop, text: &str) {
         self.say(format!("{:7.3}  {text}", event_loop.time()));
     }
 
     /// The Python script's `stamp_iteration`: which iteration is running, too.
-    fn stamp_iteration(&self, event_loop: &EventLoop, text: &str) {
+    fn stamp_iteration(&self, event_loop: &SelectorEventLoop, text: &str) {
         let iteration = event_loop.iterations();
         self.stamp(event_loop, &format!("iteration {iteration}: {text}"));
     }
@@ -254,7 +267,7 @@ fn level_triggered(syscall: Syscall) -> Vec<String> {
     out.say(format!("send(b'abc') -> {}", send(&theirs, b"abc")));
     let reader = {
         let (out, ours, calls) = (out.clone(), Rc::clone(&ours), Rc::clone(&calls));
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             calls.set(calls.get() + 1);
             let data = recv(&ours, 1).expect("readable");
             out.stamp_iteration(
@@ -266,7 +279,7 @@ fn level_triggered(syscall: Syscall) -> Vec<String> {
     event_loop.add_reader(fd, reader).unwrap();
     let later = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let left = match recv(&ours, 1) {
                 Ok(data) => py_bytes(&data),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -303,7 +316,7 @@ fn end_of_file(syscall: Syscall) -> Vec<String> {
     let fd = ours.as_raw_fd();
     let reader = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let data = recv(&ours, 16).expect("readable");
             let (repr, n) = (py_bytes(&data), data.len());
             let text = format!("reader: recv(16) -> {repr}, {n} bytes: end of file");
@@ -317,7 +330,7 @@ fn end_of_file(syscall: Syscall) -> Vec<String> {
     event_loop.add_reader(fd, reader).unwrap();
     let close_peer = {
         let out = out.clone();
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             out.stamp_iteration(event_loop, "timer: close the peer");
             drop(theirs);
         }
@@ -325,7 +338,7 @@ fn end_of_file(syscall: Syscall) -> Vec<String> {
     event_loop.call_later(0.5, close_peer).unwrap();
     let stop = {
         let out = out.clone();
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             out.stamp_iteration(event_loop, "timer: stop");
             event_loop.stop();
         }
@@ -353,7 +366,7 @@ fn writer_with_room(syscall: Syscall) -> Vec<String> {
     let writer = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
         let (ours, calls) = (Rc::clone(&ours), Rc::clone(&calls));
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             calls.set(calls.get() + 1);
             if calls.get() == 1 {
                 let n = send(&ours, b"hello");
@@ -367,15 +380,15 @@ fn writer_with_room(syscall: Syscall) -> Vec<String> {
     };
     let start = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             out.stamp_iteration(event_loop, "start: add_writer");
             selector_loop.add_writer(fd, writer).unwrap();
         }
     };
-    event_loop.call_soon(start);
+    event_loop.call_soon(start).unwrap();
     let later = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let (calls, read) = (calls.get(), recv(&theirs, 16).expect("readable"));
             let read = py_bytes(&read);
             let text = format!("timer: the writer ran {calls} times; the peer reads {read}");
@@ -406,11 +419,11 @@ fn threadsafe_wakes_blocked_loop(syscall: Syscall) -> Vec<String> {
         blocking,
     } = Case::new(syscall);
     let loop_thread = thread::current().id();
-    let remote = event_loop.remote();
+    let remote = event_loop.remote().unwrap();
     let threads = Rc::new(RefCell::new(Vec::new()));
     let start = {
         let (out, threads) = (out.clone(), Rc::clone(&threads));
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let text = "start: start a thread; nothing else is ready or scheduled";
             out.stamp_iteration(event_loop, text);
             let thread = thread::spawn(move || {
@@ -419,18 +432,18 @@ fn threadsafe_wakes_blocked_loop(syscall: Syscall) -> Vec<String> {
                     .recv_timeout(BLOCKING_LIMIT)
                     .expect("the loop never waited with no timeout");
                 out.say("thread: the loop waits with no timeout; call_soon_threadsafe(woken)");
-                let woken = move |event_loop: &EventLoop| {
+                let woken = move |event_loop: &SelectorEventLoop| {
                     let same = py_bool(thread::current().id() == loop_thread);
                     let text = format!("woken: on the loop's thread: {same}; stop");
                     out.stamp_iteration(event_loop, &text);
                     event_loop.stop();
                 };
-                remote.call_soon_threadsafe(woken);
+                remote.call_soon_threadsafe(woken).unwrap();
             });
             threads.borrow_mut().push(thread);
         }
     };
-    event_loop.call_soon(start);
+    event_loop.call_soon(start).unwrap();
     event_loop.run_forever().unwrap();
     for thread in threads.take() {
         thread.join().expect("the thread ran to its end");
@@ -461,7 +474,7 @@ fn order_in_one_iteration(syscall: Syscall) -> Vec<String> {
     let fd = ours.as_raw_fd();
     let reader = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let data = recv(&ours, 1).expect("readable");
             out.stamp_iteration(
                 event_loop,
@@ -472,28 +485,28 @@ fn order_in_one_iteration(syscall: Syscall) -> Vec<String> {
     };
     let timer = {
         let out = out.clone();
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             out.stamp_iteration(event_loop, "timer: call_later(0, ...)");
             event_loop.stop();
         }
     };
     let soon = {
         let out = out.clone();
-        move |event_loop: &EventLoop| out.stamp_iteration(event_loop, "soon: call_soon")
+        move |event_loop: &SelectorEventLoop| out.stamp_iteration(event_loop, "soon: call_soon")
     };
     let start = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             // Registered in the opposite order of the order they run in.
             let text = "start: call_later(0, timer), add_reader, call_soon(soon)";
             out.stamp_iteration(event_loop, text);
             event_loop.call_later(0.0, timer).unwrap();
             selector_loop.add_reader(fd, reader).unwrap();
-            event_loop.call_soon(soon);
+            event_loop.call_soon(soon).unwrap();
         }
     };
     send(&theirs, b"x");
-    event_loop.call_soon(start);
+    event_loop.call_soon(start).unwrap();
     event_loop.run_forever().unwrap();
     out.lines()
 }
@@ -509,15 +522,17 @@ fn threadsafe_before_later_call_soon(syscall: Syscall) -> Vec<String> {
     let Case {
         event_loop, out, ..
     } = Case::new(syscall);
-    let remote = event_loop.remote();
+    let remote = event_loop.remote().unwrap();
     let start = {
         let out = out.clone();
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let thread_out = out.clone();
             thread::spawn(move || {
-                remote.call_soon_threadsafe(move |event_loop| {
-                    thread_out.stamp_iteration(event_loop, "from the thread");
-                });
+                remote
+                    .call_soon_threadsafe(move |event_loop| {
+                        thread_out.stamp_iteration(event_loop, "from the thread");
+                    })
+                    .unwrap();
             })
             .join()
             .expect("the thread ran to its end");
@@ -525,13 +540,14 @@ fn threadsafe_before_later_call_soon(syscall: Syscall) -> Vec<String> {
             out.stamp_iteration(event_loop, text);
             let out = out.clone();
             event_loop
-                .call_soon(move |event_loop| out.stamp_iteration(event_loop, "soon: call_soon"));
+                .call_soon(move |event_loop| out.stamp_iteration(event_loop, "soon: call_soon"))
+                .unwrap();
         }
     };
-    event_loop.call_soon(start);
+    event_loop.call_soon(start).unwrap();
     let stop = {
         let out = out.clone();
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             out.stamp_iteration(event_loop, "timer: stop");
             event_loop.stop();
         }
@@ -581,7 +597,7 @@ fn reader_removed_before_it_runs(syscall: Syscall) -> Vec<String> {
     let calls = Rc::new(Cell::new(0));
     let reader = {
         let (out, calls) = (out.clone(), Rc::clone(&calls));
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             calls.set(calls.get() + 1);
             let data = recv(&ours, 1).expect("readable");
             out.stamp_iteration(
@@ -592,14 +608,14 @@ fn reader_removed_before_it_runs(syscall: Syscall) -> Vec<String> {
     };
     let remover = {
         let (selector_loop, out) = (event_loop.clone(), out.clone());
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let removed = py_bool(selector_loop.remove_reader(fd));
             out.stamp_iteration(event_loop, &format!("remover: remove_reader: {removed}"));
         }
     };
     let later = {
         let out = out.clone();
-        move |event_loop: &EventLoop| {
+        move |event_loop: &SelectorEventLoop| {
             let text = format!("timer: the reader ran {} times", calls.get());
             out.stamp_iteration(event_loop, &text);
             event_loop.stop();
@@ -607,7 +623,7 @@ fn reader_removed_before_it_runs(syscall: Syscall) -> Vec<String> {
     };
     send(&theirs, b"x");
     event_loop.add_reader(fd, reader).unwrap();
-    event_loop.call_soon(remover);
+    event_loop.call_soon(remover).unwrap();
     event_loop.call_later(1.0, later).unwrap();
     event_loop.run_forever().unwrap();
     out.lines()

@@ -3,12 +3,14 @@
 //! then fires them all in time order; "insert+cancel" schedules n timers and
 //! then cancels them all.
 //!
-//! Measured for the two schedules of `timer_queue` on their own (the sorted
-//! list up to 10^5 timers; the heap, whose eager `remove` is O(n), cancels up
-//! to 10^4), for the callback loop [`EventLoop`] on a virtual clock (lazy
-//! cancellation, as asyncio does it), and, in the same group, for what a Rust
-//! user would pick instead: tokio's `Sleep`. `asyncio_timers.py`, beside this
-//! file, measures asyncio's loop the same way on the same machine.
+//! Measured for the schedules on their own (the sorted list up to 10^5
+//! timers; the binary heap, whose eager `remove` is O(n), cancels up to
+//! 10^4; the fast loop's radix heap), for the callback loop [`EventLoop`] on
+//! a virtual clock (lazy cancellation, as asyncio does it), first as the
+//! textbook builds it (a binary heap of handles) and then with the fast
+//! schedule, and, in the same group, for what a Rust user would pick
+//! instead: tokio's `Sleep`. `asyncio_timers.py`, beside this file, measures
+//! asyncio's loop the same way on the same machine.
 //!
 //! Criterion reports the time of a run of n timers and its throughput in
 //! timers per second: the time per timer is the one over the other. Every
@@ -33,9 +35,10 @@ use criterion::{
     criterion_main,
 };
 use stage01_generator_loop::VirtualClock;
+use stage02_timed_events::fast::{FastSchedule, RadixHeap};
+use stage02_timed_events::schedule::{Heap, Key, Schedule, SortedList};
 use stage02_timed_events::seconds::Nanos;
-use stage02_timed_events::timer_queue::{Heap, Key, Schedule, SortedList};
-use stage02_timed_events::{EventLoop, Handle};
+use stage02_timed_events::{EventLoop, Handle, Sleeper};
 
 /// Deadlines fall in the next minute: between 1 ns and 60 s from now.
 const SPREAD_NANOS: u64 = 60_000_000_000;
@@ -106,9 +109,11 @@ fn schedule_cancel<S: Schedule<u64>>(mut schedule: S, deadlines: &[Nanos], keys:
 fn event_loop_fire(event_loop: &EventLoop, deadlines: &[Nanos], stop_at: Nanos) {
     let now = event_loop.now();
     for &when in deadlines {
-        event_loop.call_at_nanos(now + when, |_| {});
+        event_loop.call_at_nanos(now + when, |_| {}).expect("open");
     }
-    event_loop.call_at_nanos(now + stop_at, EventLoop::stop);
+    event_loop
+        .call_at_nanos(now + stop_at, EventLoop::stop)
+        .expect("open");
     event_loop
         .run_forever()
         .expect("the last timer stops the loop");
@@ -117,10 +122,14 @@ fn event_loop_fire(event_loop: &EventLoop, deadlines: &[Nanos], stop_at: Nanos) 
 /// `call_at` every deadline, cancel every handle (and drop it), then let the
 /// loop run one iteration, which drops the cancelled timers: as they are
 /// more than half of its schedule, it rebuilds the schedule without them.
-fn event_loop_cancel(event_loop: &EventLoop, deadlines: &[Nanos], handles: &mut Vec<Handle>) {
+fn event_loop_cancel(
+    event_loop: &EventLoop,
+    deadlines: &[Nanos],
+    handles: &mut Vec<Handle<Sleeper>>,
+) {
     let now = event_loop.now();
     for &when in deadlines {
-        handles.push(event_loop.call_at_nanos(now + when, |_| {}));
+        handles.push(event_loop.call_at_nanos(now + when, |_| {}).expect("open"));
     }
     for handle in handles.drain(..) {
         handle.cancel();
@@ -136,7 +145,7 @@ fn event_loop_cancel(event_loop: &EventLoop, deadlines: &[Nanos], handles: &mut 
 // without real waiting.
 //
 // A timer is a `Sleep`, boxed (it must stay pinned, and it is what a task
-// would hold; our loop allocates one `Rc` per timer too) and polled once
+// would hold; our loop allocates one `Rc` handle per timer too) and polled once
 // with a waker that does nothing: that first poll registers it in tokio's
 // timer wheel. Dropping it cancels it (takes it out of the wheel) or frees it
 // after it fired.
@@ -286,6 +295,11 @@ fn timers(c: &mut Criterion) {
         group.bench_function(id("fire_heap"), |b| {
             b.iter_custom(|iters| timed(iters, Heap::default, |s| schedule_fire(s, &deadlines)));
         });
+        group.bench_function(id("fire_radix_heap"), |b| {
+            b.iter_custom(|iters| {
+                timed(iters, RadixHeap::default, |s| schedule_fire(s, &deadlines))
+            });
+        });
         if n <= 10_000 {
             let mut keys = Vec::with_capacity(deadlines.len());
             group.bench_function(id("cancel_heap_eager"), |b| {
@@ -298,34 +312,43 @@ fn timers(c: &mut Criterion) {
         }
 
         // One loop per n, reused from run to run as a program reuses its
-        // loop (and as tokio's runtime is reused below): its table of
-        // callbacks and its schedule keep their memory between runs.
-        let event_loop = EventLoop::new(VirtualClock::new());
-        group.bench_function(id("fire_event_loop"), |b| {
-            b.iter_custom(|iters| {
-                timed(
-                    iters,
-                    || (),
-                    |()| {
-                        event_loop_fire(&event_loop, &deadlines, last + 1);
-                        assert_eq!(event_loop.scheduled_count(), 0);
-                    },
-                )
+        // loop (and as tokio's runtime is reused below): its queues and its
+        // schedule keep their memory between runs.
+        let fast = || Box::new(FastSchedule::default());
+        let loops = [
+            ("event_loop", EventLoop::new(VirtualClock::new())),
+            (
+                "fast_loop",
+                EventLoop::with_schedule(VirtualClock::new(), Sleeper, fast()),
+            ),
+        ];
+        for (name, event_loop) in &loops {
+            group.bench_function(id(&format!("fire_{name}")), |b| {
+                b.iter_custom(|iters| {
+                    timed(
+                        iters,
+                        || (),
+                        |()| {
+                            event_loop_fire(event_loop, &deadlines, last + 1);
+                            assert_eq!(event_loop.scheduled_count(), 0);
+                        },
+                    )
+                });
             });
-        });
-        let mut handles = Vec::with_capacity(deadlines.len());
-        group.bench_function(id("cancel_event_loop"), |b| {
-            b.iter_custom(|iters| {
-                timed(
-                    iters,
-                    || (),
-                    |()| {
-                        event_loop_cancel(&event_loop, &deadlines, &mut handles);
-                        assert_eq!(event_loop.scheduled_count(), 0);
-                    },
-                )
+            let mut handles = Vec::with_capacity(deadlines.len());
+            group.bench_function(id(&format!("cancel_{name}")), |b| {
+                b.iter_custom(|iters| {
+                    timed(
+                        iters,
+                        || (),
+                        |()| {
+                            event_loop_cancel(event_loop, &deadlines, &mut handles);
+                            assert_eq!(event_loop.scheduled_count(), 0);
+                        },
+                    )
+                });
             });
-        });
+        }
 
         let runtime = tokio_runtime();
         // 1 ms past the last deadline: tokio rounds deadlines up to the

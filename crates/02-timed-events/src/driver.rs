@@ -5,86 +5,115 @@
 //! the coroutine (`coro.send(None)`), look at what it yielded, and arrange for
 //! `__step` to be called again when that has happened. Stage 4 builds real
 //! tasks on futures; here the coroutine yields plain events, and each kind of
-//! event knows how to schedule the resume (the source's "dispatch table per
-//! event kind"). The only kind in this stage is "sleep until T".
+//! event knows how to schedule the resume (the "dispatch table per event
+//! kind" of "How does asyncio enable parallel IO waits?"). The only kind in
+//! this stage is "sleep until T".
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::Mark;
 use stage01_generator_loop::guessing_loop::panic_message;
 use stage01_generator_loop::{Coroutine, Step, Yielder};
 
-use crate::event_loop::{EventLoop, LoopError};
-use crate::handle::Callback;
-use crate::seconds::{from_duration, to_duration};
-use demo_support::Mark;
+use crate::error::LoopError;
+use crate::event_loop::EventLoop;
+use crate::handle::Handle;
+use crate::poller::Poller;
+use crate::seconds::{Delay, Nanos, from_duration, to_duration};
 
 // ANCHOR: event
 /// Something a coroutine can yield to the loop: it knows how to arrange for
 /// the coroutine to be resumed once it has happened.
-pub trait Event: 'static {
-    /// Schedule `resume` to run when this event has happened.
-    fn schedule(self, event_loop: &EventLoop, resume: Callback);
+pub trait Event<P: Poller>: 'static {
+    /// Schedule `resume` to run when this event has happened. Cancelling the
+    /// handle returned undoes that: `resume`, and the coroutine it owns, are
+    /// dropped and never run (asyncio's task keeps `_fut_waiter` for this).
+    fn schedule(
+        self,
+        event_loop: &EventLoop<P>,
+        resume: impl FnOnce(&EventLoop<P>) + 'static,
+    ) -> Handle<P>;
 }
 
 /// Stage 2's one event: "resume me when the loop's clock reads this".
+/// [`NEVER`](crate::seconds::NEVER) is never: the coroutine waits until its
+/// loop is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SleepUntil(pub Duration);
+pub struct SleepUntil(pub Nanos);
 
-impl Event for SleepUntil {
-    fn schedule(self, event_loop: &EventLoop, resume: Callback) {
-        let when = from_duration(self.0);
-        if when <= event_loop.now() {
+impl<P: Poller> Event<P> for SleepUntil {
+    fn schedule(
+        self,
+        event_loop: &EventLoop<P>,
+        resume: impl FnOnce(&EventLoop<P>) + 'static,
+    ) -> Handle<P> {
+        let handle = if self.0 <= event_loop.now() {
             // asyncio's `sleep(0)` is a bare `yield`, which `Task.__step`
             // answers with `call_soon` (tasks.py, `__sleep0`): the task goes
             // to the back of the ready queue now, not through the timers.
-            event_loop.call_soon(resume);
+            event_loop.call_soon(resume)
         } else {
-            event_loop.call_at_nanos(when, resume);
-        }
+            event_loop.call_at_nanos(self.0, resume)
+        };
+        handle.expect("a coroutine runs only on a running loop, which is open")
     }
 }
 // ANCHOR_END: event
 
 // ANCHOR: sleeps
-/// `await sleep(delay)`: one event, due `delay` from now. A zero delay still
-/// yields once, so other tasks get to run, as `asyncio.sleep(0)` does.
-pub async fn sleep(co: &Yielder<SleepUntil>, delay: Duration) {
-    sleep_until(co, co.now() + delay).await;
+/// `await asyncio.sleep(delay)`, for a coroutine whose events include
+/// [`SleepUntil`]: one event, due `delay` from now, in float seconds or as a
+/// `Duration`. A zero or negative delay still yields once, so other tasks
+/// get to run, as `asyncio.sleep(0)` does; one past what the clock can
+/// count (`f64::INFINITY`, `Duration::MAX`) waits until the loop is closed.
+///
+/// # Panics
+/// For a delay of NaN seconds, which means nothing. In a task, the panic
+/// ends the task, and the loop reports it.
+pub async fn sleep<E: From<SleepUntil>>(co: &Yielder<E>, delay: impl Delay) {
+    let delay = delay
+        .to_nanos()
+        .expect("sleep(NaN): a delay of NaN seconds means nothing");
+    let when = from_duration(co.now()).saturating_add(delay.max(0));
+    co.yield_value(E::from(SleepUntil(when))).await;
 }
 
 /// Sleep until the loop's clock reads `when` (at once if it has passed).
-pub async fn sleep_until(co: &Yielder<SleepUntil>, when: Duration) {
-    co.yield_value(SleepUntil(when)).await;
+pub async fn sleep_until<E: From<SleepUntil>>(co: &Yielder<E>, when: Duration) {
+    let when = Delay::to_nanos(when).expect("a Duration is a number");
+    co.yield_value(E::from(SleepUntil(when))).await;
 }
 
-/// The source's `asleep(d)`: two events of `d / 2` each.
-pub async fn asleep(co: &Yielder<SleepUntil>, delay: Duration) {
+/// `asleep(d)` of "How does asyncio enable parallel IO waits?": two events
+/// of `d / 2` each.
+pub async fn asleep<E: From<SleepUntil>>(co: &Yielder<E>, delay: Duration) {
     sleep(co, delay / 2).await;
     sleep(co, delay - delay / 2).await;
 }
 // ANCHOR_END: sleeps
 
 /// What a task hands to whoever waits for it: its value, or its panic.
-pub type OnDone<T> = Box<dyn FnOnce(&EventLoop, Result<T, LoopError>)>;
+pub type OnDone<P, T> = Box<dyn FnOnce(&EventLoop<P>, Result<T, LoopError>)>;
 
 // ANCHOR: step
-struct Task<C: Coroutine> {
+struct Task<P: Poller, C: Coroutine> {
     name: String,
     coroutine: C,
-    on_done: OnDone<C::Output>,
+    on_done: OnDone<P, C::Output>,
 }
 
-impl<C> Task<C>
+impl<P, C> Task<P, C>
 where
+    P: Poller,
     C: Coroutine + 'static,
-    C::Yield: Event,
+    C::Yield: Event<P>,
 {
     /// Resume the coroutine once, then either schedule the next step for when
     /// the yielded event happens, or report the result.
-    fn step(mut self, event_loop: &EventLoop) {
+    fn step(mut self, event_loop: &EventLoop<P>) {
         event_loop.record(Mark::Resumed {
             task: self.name.clone(),
         });
@@ -92,10 +121,9 @@ where
         let answer = catch_unwind(AssertUnwindSafe(|| self.coroutine.resume(now)));
         match answer {
             Ok(Step::Yielded(event)) => {
-                event.schedule(
-                    event_loop,
-                    Box::new(move |event_loop| self.step(event_loop)),
-                );
+                // Nothing in this stage cancels a task, so nothing keeps the
+                // handle that would undo the wait: stage 5's tasks do.
+                event.schedule(event_loop, move |event_loop| self.step(event_loop));
             }
             Ok(Step::Complete(value)) => {
                 event_loop.record(Mark::Completed { task: self.name });
@@ -113,24 +141,26 @@ where
 
 /// Start driving `coroutine` on the loop: its first step runs in the next
 /// iteration (as a new asyncio Task's does), and `on_done` gets its result.
-pub fn spawn<C>(
-    event_loop: &EventLoop,
+pub fn spawn<P, C>(
+    event_loop: &EventLoop<P>,
     name: &str,
     coroutine: C,
-    on_done: impl FnOnce(&EventLoop, Result<C::Output, LoopError>) + 'static,
-) where
+    on_done: impl FnOnce(&EventLoop<P>, Result<C::Output, LoopError>) + 'static,
+) -> Result<Handle<P>, LoopError>
+where
+    P: Poller,
     C: Coroutine + 'static,
-    C::Yield: Event,
+    C::Yield: Event<P>,
 {
     let task = Task {
         name: name.to_string(),
         coroutine,
         on_done: Box::new(on_done),
     };
-    event_loop.call_soon(move |event_loop| task.step(event_loop));
+    event_loop.call_soon(move |event_loop| task.step(event_loop))
 }
 
-impl EventLoop {
+impl<P: Poller> EventLoop<P> {
     // ANCHOR: gather
     /// `asyncio.gather` run to completion: drive every coroutine, stop when
     /// all are done (or one failed), and return the results in the order
@@ -138,7 +168,7 @@ impl EventLoop {
     pub fn gather<C>(&self, coroutines: Vec<(String, C)>) -> Result<Vec<C::Output>, LoopError>
     where
         C: Coroutine + 'static,
-        C::Yield: Event,
+        C::Yield: Event<P>,
     {
         let count = coroutines.len();
         if count == 0 {
@@ -163,7 +193,7 @@ impl EventLoop {
                 if remaining.get() == 0 {
                     event_loop.stop();
                 }
-            });
+            })?;
         }
         self.run_forever()?;
         if let Some(error) = failure.take() {
@@ -181,7 +211,7 @@ impl EventLoop {
     pub fn run_until_complete<C>(&self, name: &str, coroutine: C) -> Result<C::Output, LoopError>
     where
         C: Coroutine + 'static,
-        C::Yield: Event,
+        C::Yield: Event<P>,
     {
         let mut results = self.gather(vec![(name.to_string(), coroutine)])?;
         Ok(results

@@ -1,137 +1,110 @@
-//! The callback event loop: a queue of callbacks ready to run, a schedule of
+//! The callback event loop: a queue of callbacks ready to run, a heap of
 //! timers, and one iteration that waits, collects what is due, and runs it.
 //!
 //! Mirrors `BaseEventLoop` in CPython's `asyncio/base_events.py`: `call_soon`,
-//! `call_later`, `call_at`, `time`, `run_forever`, `stop` and, above all,
-//! `_run_once`. Everything else in asyncio (futures, tasks, sockets) is
+//! `call_later`, `call_at`, `time`, `run_forever`, `stop`, `close` and, above
+//! all, `_run_once`. Everything else in asyncio (futures, tasks, sockets) is
 //! callbacks scheduled on this loop.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
-use std::fmt;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::{Mark, Timeline};
 use stage01_generator_loop::Clock;
 use stage01_generator_loop::guessing_loop::panic_message;
 
-use crate::callbacks::{CallbackId, Callbacks, Origin};
-use crate::handle::{Callback, Handle, describe};
-use crate::poller::{Poller, Ready, Sleeper};
-use crate::seconds::{Nanos, TimeError, from_duration, to_nanos, to_seconds, wait_until};
-use crate::timer_queue::{RadixHeap, Schedule};
-use demo_support::{Mark, Timeline};
+use crate::error::LoopError;
+use crate::handle::{Callback, Handle};
+use crate::poller::{Poller, Sleeper};
+use crate::running::{is_any_running, set_running_loop};
+use crate::schedule::{Heap, Schedule};
+use crate::seconds::{Delay, Nanos, from_duration, to_nanos, to_seconds, wait_until};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, never
-/// bother compacting the schedule.
+/// bother compacting the heap.
 pub const MIN_SCHEDULED_TIMERS: usize = 100;
 
-/// How many of the next timers' callbacks each iteration fetches into the
-/// cache ahead of time: chapter 2's benchmark at 10^6 timers ran fastest
-/// with 4 (of 1, 2, 4, 8, 16 and 32).
-const PREFETCH_AHEAD: usize = 4;
-
-/// Why the loop could not go on.
-#[derive(Debug)]
-pub enum LoopError {
-    /// Nothing is ready, nothing is scheduled, and nothing (in this stage)
-    /// could ever schedule anything: waiting would never end.
-    NothingToWaitFor,
-    /// `run_forever` was called while the loop was already running.
-    AlreadyRunning,
-    /// The loop was stopped before the coroutine it ran to completion was done.
-    StoppedBeforeComplete,
-    /// A task's coroutine panicked.
-    TaskPanicked {
-        /// The task's name.
-        task: String,
-        /// The panic message, if it was a string.
-        message: String,
-    },
-    /// A poller's system call failed (stage 3 and later).
-    Io(std::io::Error),
-}
-
-impl fmt::Display for LoopError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoopError::NothingToWaitFor => write!(
-                f,
-                "nothing is ready or scheduled, and nothing could wake the loop: it would wait forever"
-            ),
-            LoopError::AlreadyRunning => write!(f, "this event loop is already running"),
-            LoopError::StoppedBeforeComplete => {
-                write!(f, "the event loop stopped before the coroutine completed")
-            }
-            LoopError::TaskPanicked { task, message } => {
-                write!(f, "task {task} panicked: {message}")
-            }
-            LoopError::Io(error) => write!(f, "polling failed: {error}"),
-        }
-    }
-}
-
-impl std::error::Error for LoopError {}
-
-/// A callback that panicked, as the loop reports it.
+/// A callback that panicked, as the loop reports it to its exception handler.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallbackPanic {
-    /// The handle's description: what it was and where it was scheduled.
+    /// The handle's description: what it was and where it was made.
     pub handle: String,
     /// The panic message, if it was a string.
     pub message: String,
 }
 
-type ExceptionHandler = Rc<dyn Fn(&EventLoop, &CallbackPanic)>;
+type ExceptionHandler<P> = Rc<dyn Fn(&EventLoop<P>, &CallbackPanic)>;
 
-/// The loop. Clones are the same loop, as every Python reference to a loop is.
-#[derive(Clone)]
-pub struct EventLoop {
-    inner: Rc<Inner>,
+// ANCHOR: event_loop
+/// The loop, waiting with a `P` (stage 2: a [`Sleeper`]; stage 3: a
+/// selector). Clones are the same loop, as every Python reference to a loop
+/// is. The one [`new`](Self::new) returns owns it: dropping that one closes
+/// the loop, which frees every callback still pending, however many clones
+/// those callbacks hold.
+pub struct EventLoop<P: Poller = Sleeper> {
+    inner: Rc<Inner<P>>,
+    owner: bool,
 }
 
-struct Inner {
+struct Inner<P: Poller> {
     clock: Box<dyn Clock>,
-    /// Every callback not yet run or dropped; the queues below name them.
-    callbacks: Rc<RefCell<Callbacks>>,
-    /// asyncio's `_ready`: callbacks to run in the next iteration, in order.
-    ready: RefCell<VecDeque<CallbackId>>,
-    /// asyncio's `_scheduled`: timers by `(when, seq)`.
-    scheduled: RefCell<RadixHeap<CallbackId>>,
-    poller: RefCell<Box<dyn Poller>>,
-    /// What the poller found ready; kept between iterations to reuse its memory.
-    polled: RefCell<Vec<Ready>>,
+    /// asyncio's `_ready`: handles to run in the next iteration, in order.
+    ready: RefCell<VecDeque<Handle<P>>>,
+    /// asyncio's `_scheduled`: timers by `(when, seq)`. A binary heap
+    /// unless the loop was made with another [`Schedule`].
+    scheduled: RefCell<Box<dyn Schedule<Handle<P>>>>,
+    /// asyncio's `_timer_cancelled_count`: cancelled timers still in it.
+    cancelled_timers: Rc<Cell<usize>>,
+    poller: RefCell<P>,
     stopping: Cell<bool>,
     running: Cell<bool>,
+    closed: Cell<bool>,
     iterations: Cell<u64>,
-    exception_handler: RefCell<ExceptionHandler>,
+    exception_handler: RefCell<Option<ExceptionHandler<P>>>,
     timeline: RefCell<Option<Timeline>>,
 }
+// ANCHOR_END: event_loop
 
-impl EventLoop {
+impl EventLoop<Sleeper> {
     /// A loop on `clock` that can wait for time and nothing else.
     pub fn new(clock: impl Clock + 'static) -> Self {
         Self::with_poller(clock, Sleeper)
     }
+}
 
+impl<P: Poller> EventLoop<P> {
     /// A loop that waits with `poller` (stage 3 passes a selector).
-    pub fn with_poller(clock: impl Clock + 'static, poller: impl Poller + 'static) -> Self {
+    pub fn with_poller(clock: impl Clock + 'static, poller: P) -> Self {
+        Self::with_schedule(clock, poller, Box::new(Heap::default()))
+    }
+
+    /// A loop that keeps its timers in `schedule` instead of a binary heap:
+    /// chapter 2's "Making it fast" passes a
+    /// [`FastSchedule`](crate::fast::FastSchedule).
+    pub fn with_schedule(
+        clock: impl Clock + 'static,
+        poller: P,
+        schedule: Box<dyn Schedule<Handle<P>>>,
+    ) -> Self {
         let inner = Inner {
             clock: Box::new(clock),
-            callbacks: Rc::default(),
-            ready: RefCell::new(VecDeque::new()),
-            scheduled: RefCell::new(RadixHeap::default()),
-            poller: RefCell::new(Box::new(poller)),
-            polled: RefCell::new(Vec::new()),
+            ready: RefCell::default(),
+            scheduled: RefCell::new(schedule),
+            cancelled_timers: Rc::default(),
+            poller: RefCell::new(poller),
             stopping: Cell::new(false),
             running: Cell::new(false),
+            closed: Cell::new(false),
             iterations: Cell::new(0),
-            exception_handler: RefCell::new(Rc::new(default_exception_handler)),
+            exception_handler: RefCell::new(None),
             timeline: RefCell::new(None),
         };
         Self {
             inner: Rc::new(inner),
+            owner: true,
         }
     }
 
@@ -149,34 +122,27 @@ impl EventLoop {
     /// asyncio's `call_soon`: run `callback` in the next iteration, after
     /// every callback already queued. Never runs it here and now.
     #[track_caller]
-    pub fn call_soon(&self, callback: impl FnOnce(&EventLoop) + 'static) -> Handle {
-        let origin = Origin {
-            when: None,
-            scheduled_at: Location::caller(),
-        };
-        let id = self
-            .inner
-            .callbacks
-            .borrow_mut()
-            .insert(Box::new(callback), origin, false);
-        self.inner.ready.borrow_mut().push_back(id);
-        Handle::new(Rc::clone(&self.inner.callbacks), id, origin)
+    pub fn call_soon(
+        &self,
+        callback: impl FnOnce(&EventLoop<P>) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        self.check_closed()?;
+        let handle = Handle::new(Callback::Once(Box::new(callback)), Location::caller());
+        self.inner.ready.borrow_mut().push_back(handle.clone());
+        Ok(handle)
     }
 
-    /// asyncio's `call_later`: run `callback` `delay` seconds from now. A
-    /// zero or negative delay means the next iteration; NaN and infinity are
-    /// errors.
+    /// asyncio's `call_later`: run `callback` `delay` from now, in float
+    /// seconds or as a `Duration`. A zero or negative delay is due at once;
+    /// one past what the clock can count, [`NEVER`](crate::seconds::NEVER).
     #[track_caller]
     pub fn call_later(
         &self,
-        delay: f64,
-        callback: impl FnOnce(&EventLoop) + 'static,
-    ) -> Result<Handle, TimeError> {
-        let when = self
-            .now()
-            .checked_add(to_nanos(delay)?)
-            .ok_or(TimeError::OutOfRange(delay))?;
-        Ok(self.call_at_nanos(when, callback))
+        delay: impl Delay,
+        callback: impl FnOnce(&EventLoop<P>) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        let delay = delay.to_nanos().ok_or(LoopError::NotANumber)?;
+        self.call_at_nanos(self.now().saturating_add(delay), callback)
     }
 
     /// asyncio's `call_at`: run `callback` when the loop's clock reads `when`.
@@ -184,29 +150,26 @@ impl EventLoop {
     pub fn call_at(
         &self,
         when: f64,
-        callback: impl FnOnce(&EventLoop) + 'static,
-    ) -> Result<Handle, TimeError> {
-        Ok(self.call_at_nanos(to_nanos(when)?, callback))
+        callback: impl FnOnce(&EventLoop<P>) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        let when = to_nanos(when).ok_or(LoopError::NotANumber)?;
+        self.call_at_nanos(when, callback)
     }
 
-    /// `call_at` for a time already in nanoseconds: cannot fail.
+    /// `call_at` for a time already in nanoseconds.
     #[track_caller]
     pub fn call_at_nanos(
         &self,
         when: Nanos,
-        callback: impl FnOnce(&EventLoop) + 'static,
-    ) -> Handle {
-        let origin = Origin {
-            when: Some(when),
-            scheduled_at: Location::caller(),
-        };
-        let id = self
-            .inner
-            .callbacks
-            .borrow_mut()
-            .insert(Box::new(callback), origin, true);
-        self.inner.scheduled.borrow_mut().push(when, id);
-        Handle::new(Rc::clone(&self.inner.callbacks), id, origin)
+        callback: impl FnOnce(&EventLoop<P>) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        self.check_closed()?;
+        let callback = Callback::Once(Box::new(callback));
+        let cancelled_timers = Rc::clone(&self.inner.cancelled_timers);
+        let handle = Handle::timer(when, callback, cancelled_timers, Location::caller());
+        self.inner.scheduled.borrow_mut().push(when, handle.clone());
+        handle.set_scheduled(true);
+        Ok(handle)
     }
     // ANCHOR_END: call_soon
 
@@ -217,9 +180,14 @@ impl EventLoop {
         self.inner.stopping.set(true);
     }
 
-    /// Whether `run_forever` is running.
+    /// Whether `run_forever` (or `run_once`) is running.
     pub fn is_running(&self) -> bool {
         self.inner.running.get()
+    }
+
+    /// Whether the loop was closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.get()
     }
 
     /// How many iterations (`run_once` calls) the loop has made.
@@ -227,17 +195,54 @@ impl EventLoop {
         self.inner.iterations.get()
     }
 
-    /// How many timers are in the schedule, cancelled ones included.
+    /// How many timers are in the heap, cancelled ones included.
     pub fn scheduled_count(&self) -> usize {
         self.inner.scheduled.borrow().len()
     }
 
-    /// asyncio's `set_exception_handler`: who hears about callbacks that
-    /// panic. The default prints `Exception in callback <handle>: <message>`
-    /// to standard error.
-    pub fn set_exception_handler(&self, handler: impl Fn(&EventLoop, &CallbackPanic) + 'static) {
-        *self.inner.exception_handler.borrow_mut() = Rc::new(handler);
+    /// The poller, for its own API (stage 3's `add_reader` is built on it).
+    /// Never held across a call into the loop.
+    pub fn poller(&self) -> RefMut<'_, P> {
+        self.inner.poller.borrow_mut()
     }
+
+    /// Append `handle` to the ready queue, unless it was cancelled: asyncio's
+    /// `_add_callback`, for a poller's readers and writers.
+    pub fn add_callback(&self, handle: Handle<P>) {
+        if !handle.cancelled() {
+            self.inner.ready.borrow_mut().push_back(handle);
+        }
+    }
+
+    /// asyncio's `set_exception_handler`: who hears about callbacks that
+    /// panic. Without one, `Exception in callback <handle>: <message>` goes
+    /// to standard error.
+    pub fn set_exception_handler(&self, handler: impl Fn(&EventLoop<P>, &CallbackPanic) + 'static) {
+        *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    // ANCHOR: call_exception_handler
+    /// asyncio's `call_exception_handler`: report a callback that panicked.
+    /// A handler that panics itself is reported too ("Unhandled error in
+    /// exception handler"), and the loop carries on.
+    pub fn call_exception_handler(&self, report: &CallbackPanic) {
+        let handler = self.inner.exception_handler.borrow().clone();
+        let Some(handler) = handler else {
+            return default_exception_handler(report);
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| handler(self, report)));
+        if let Err(payload) = outcome {
+            default_exception_handler(&CallbackPanic {
+                handle: report.handle.clone(),
+                message: format!(
+                    "{}; then, in the exception handler: Unhandled error in exception handler: {}",
+                    report.message,
+                    panic_message(payload.as_ref())
+                ),
+            });
+        }
+    }
+    // ANCHOR_END: call_exception_handler
 
     /// Record what the loop does on `timeline` from now on.
     pub fn set_timeline(&self, timeline: Timeline) {
@@ -254,11 +259,9 @@ impl EventLoop {
     // ANCHOR: run_forever
     /// asyncio's `run_forever`: iterate until `stop` is called.
     pub fn run_forever(&self) -> Result<(), LoopError> {
-        if self.inner.running.replace(true) {
-            return Err(LoopError::AlreadyRunning);
-        }
+        let _running = self.start_running()?;
         let outcome = loop {
-            if let Err(error) = self.run_once() {
+            if let Err(error) = self.run_once_unchecked() {
                 break Err(error);
             }
             if self.inner.stopping.get() {
@@ -266,136 +269,204 @@ impl EventLoop {
             }
         };
         self.inner.stopping.set(false);
-        self.inner.running.set(false);
         outcome
     }
     // ANCHOR_END: run_forever
 
+    /// One iteration, for a caller that wants to step the loop by hand (as
+    /// tests do). Refused while the loop runs: an iteration inside an
+    /// iteration would run callbacks out of turn.
+    pub fn run_once(&self) -> Result<(), LoopError> {
+        let _running = self.start_running()?;
+        self.run_once_unchecked()
+    }
+
     // ANCHOR: run_once
     /// asyncio's `_run_once`: one full iteration of the loop.
-    pub fn run_once(&self) -> Result<(), LoopError> {
-        self.inner.iterations.set(self.inner.iterations.get() + 1);
-        self.drop_cancelled_timers();
+    fn run_once_unchecked(&self) -> Result<(), LoopError> {
+        let inner = &*self.inner;
+        inner.iterations.set(inner.iterations.get() + 1);
 
-        // Wait: not at all if callbacks are ready (or we are stopping),
-        // until the earliest timer if there is one, else for as long as it
-        // takes (which the poller may refuse).
-        let before = self.now();
-        let timeout = if !self.inner.ready.borrow().is_empty() || self.inner.stopping.get() {
+        // 1. Drop cancelled timers: rebuild the heap without them if they
+        //    are more than half of it, else pop those at its front.
+        let mut scheduled = inner.scheduled.borrow_mut();
+        let cancelled = &inner.cancelled_timers;
+        if scheduled.len() > MIN_SCHEDULED_TIMERS && cancelled.get() * 2 > scheduled.len() {
+            scheduled.retain(&mut |handle| {
+                handle.set_scheduled(handle.cancelled());
+                !handle.cancelled()
+            });
+            cancelled.set(0);
+        } else {
+            while scheduled
+                .peek()
+                .is_some_and(|(_, handle)| handle.cancelled())
+            {
+                cancelled.set(cancelled.get() - 1);
+                let (_, handle) = scheduled.pop().expect("peeked");
+                handle.set_scheduled(false);
+            }
+        }
+
+        // 2. How long to wait: not at all if callbacks are ready or the
+        //    loop is stopping; else until the earliest timer; else for as
+        //    long as it takes.
+        let mut ready = inner.ready.borrow_mut();
+        let timeout = if !ready.is_empty() || inner.stopping.get() {
             Some(Duration::ZERO)
         } else {
-            let mut scheduled = self.inner.scheduled.borrow_mut();
-            scheduled
-                .peek()
-                .map(|(key, _)| wait_until(before, key.when))
+            let earliest = scheduled.peek().map(|(key, _)| key.when);
+            earliest.and_then(|when| wait_until(self.now(), when))
         };
-        let mut polled = self.inner.polled.borrow_mut();
-        let mut poller = self.inner.poller.borrow_mut();
-        poller.poll(&*self.inner.clock, timeout, &mut polled)?;
-        for Ready {
-            callback,
-            registered_at,
-        } in polled.drain(..)
-        {
-            let origin = Origin {
-                when: None,
-                scheduled_at: registered_at,
-            };
-            let id = self
-                .inner
-                .callbacks
-                .borrow_mut()
-                .insert(callback, origin, false);
-            self.inner.ready.borrow_mut().push_back(id);
-        }
-        drop((polled, poller));
+        drop(scheduled);
+
+        // 3. Wait (stage 3: in `select`), and queue what became ready.
+        let before = self.now();
+        inner
+            .poller
+            .borrow_mut()
+            .poll(&*inner.clock, timeout, &mut ready)?;
+        self.record_wait(before);
+
+        // 4. Timers that are due join the back of the ready queue.
         let now = self.now();
-        if now > before {
-            self.record(Mark::Slept { from: before });
+        let mut scheduled = inner.scheduled.borrow_mut();
+        while scheduled.peek().is_some_and(|(key, _)| key.when <= now) {
+            let (_, handle) = scheduled.pop().expect("peeked");
+            handle.set_scheduled(false);
+            ready.push_back(handle);
         }
+        drop((scheduled, ready));
 
-        // Timers that are due join the ready queue, earliest first.
-        {
-            let mut scheduled = self.inner.scheduled.borrow_mut();
-            let mut callbacks = self.inner.callbacks.borrow_mut();
-            let mut ready = self.inner.ready.borrow_mut();
-            let mut fired = false;
-            while let Some((key, _)) = scheduled.peek()
-                && key.when <= now
-            {
-                let (_, id) = scheduled.pop().expect("peeked");
-                fired = true;
-                if callbacks.leave_schedule(id) {
-                    ready.push_back(id);
-                }
-            }
-            // Timers fire in time order, but their slots lie in the order
-            // they were scheduled: fetch the next few early (see `prefetch`),
-            // once per change at the front of the schedule.
-            if fired {
-                for &next in scheduled.upcoming().take(PREFETCH_AHEAD) {
-                    callbacks.prefetch(next);
-                }
-            }
-        }
-
-        // Run what is ready now, and only that: callbacks scheduled by these
-        // callbacks wait for the next iteration.
-        let ready_now = self.inner.ready.borrow().len();
-        for _ in 0..ready_now {
-            let id = self.inner.ready.borrow_mut().pop_front();
-            let Some(id) = id else { break };
-            let callback = self.inner.callbacks.borrow_mut().take(id);
-            if let Some(callback) = callback {
-                self.run_callback(id, callback);
-                self.inner.callbacks.borrow_mut().release(id);
+        // 5. Run what is ready now, and only that: callbacks that these
+        //    schedule wait for the next iteration.
+        let ntodo = inner.ready.borrow().len();
+        for _ in 0..ntodo {
+            let Some(handle) = inner.ready.borrow_mut().pop_front() else {
+                break; // the loop was closed by a callback
+            };
+            if !handle.cancelled() {
+                handle.run(self);
             }
         }
         Ok(())
     }
     // ANCHOR_END: run_once
 
-    // ANCHOR: drop_cancelled
-    /// asyncio's rule for cancelled timers: skip them lazily when they reach
-    /// the front, but when there are more than 100 timers and more than half
-    /// of them are cancelled, rebuild the schedule without them.
-    fn drop_cancelled_timers(&self) {
-        let mut scheduled = self.inner.scheduled.borrow_mut();
-        let mut callbacks = self.inner.callbacks.borrow_mut();
-        let cancelled = callbacks.cancelled_timers();
-        if cancelled == 0 {
+    // ANCHOR: close
+    /// asyncio's `loop.close()`: refused while the loop runs. Cancels every
+    /// pending callback, timer, reader and writer, which drops them and all
+    /// they captured, and closes the poller's descriptors. Every later call
+    /// that would schedule or run something answers [`LoopError::Closed`].
+    /// Closing twice does nothing.
+    pub fn close(&self) -> Result<(), LoopError> {
+        if self.is_running() {
+            return Err(LoopError::CloseWhileRunning);
+        }
+        self.shut_down();
+        Ok(())
+    }
+
+    fn shut_down(&self) {
+        let inner = &*self.inner;
+        if inner.closed.replace(true) {
             return;
         }
-        if scheduled.len() > MIN_SCHEDULED_TIMERS && cancelled * 2 > scheduled.len() {
-            // `leave_schedule` frees a cancelled timer and answers `false`.
-            scheduled.retain(|&id| !callbacks.is_cancelled(id) || callbacks.leave_schedule(id));
+        // Gather everything first, then cancel it, outside every borrow:
+        // dropping a callback may run any code, even a call into this loop.
+        let mut pending: Vec<Handle<P>> = inner.ready.take().into();
+        inner.scheduled.borrow_mut().retain(&mut |handle| {
+            handle.set_scheduled(false);
+            pending.push(handle.clone());
+            false
+        });
+        inner.cancelled_timers.set(0);
+        let watched = inner.poller.borrow_mut().close();
+        for handle in pending.iter().chain(&watched) {
+            handle.cancel();
+        }
+        drop(inner.exception_handler.take());
+    }
+    // ANCHOR_END: close
+
+    fn check_closed(&self) -> Result<(), LoopError> {
+        if self.is_closed() {
+            Err(LoopError::Closed)
         } else {
-            while let Some((_, &id)) = scheduled.peek()
-                && callbacks.is_cancelled(id)
-            {
-                scheduled.pop();
-                callbacks.leave_schedule(id);
-            }
+            Ok(())
         }
     }
-    // ANCHOR_END: drop_cancelled
 
-    /// Run one callback; a panic is reported, and the loop carries on.
-    fn run_callback(&self, id: CallbackId, callback: Callback) {
-        let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
-        if let Err(payload) = outcome {
-            let origin = self.inner.callbacks.borrow().origin(id);
-            let report = CallbackPanic {
-                handle: describe(origin, false),
-                message: panic_message(payload.as_ref()),
-            };
-            let handler = Rc::clone(&self.inner.exception_handler.borrow());
-            handler(self, &report);
+    /// Make this the running loop, as asyncio's `_check_running` and
+    /// `_set_running_loop` do, until the guard returned is dropped.
+    fn start_running(&self) -> Result<Running<'_, P>, LoopError> {
+        self.check_closed()?;
+        if self.is_running() {
+            return Err(LoopError::AlreadyRunning);
+        }
+        if is_any_running() {
+            return Err(LoopError::AnotherLoopRunning);
+        }
+        self.inner.running.set(true);
+        set_running_loop(Some(self.clone()));
+        Ok(Running { event_loop: self })
+    }
+
+    /// Mark on the timeline how long the loop waited, if it did.
+    fn record_wait(&self, from: Nanos) {
+        if self.now() > from {
+            self.record(Mark::Slept { from });
         }
     }
 }
 
-fn default_exception_handler(_: &EventLoop, report: &CallbackPanic) {
+/// While it lives, its loop is running; dropping it, on every way out of
+/// `run_forever` (an error, a panic), makes the loop stop being so.
+struct Running<'a, P: Poller> {
+    event_loop: &'a EventLoop<P>,
+}
+
+impl<P: Poller> Drop for Running<'_, P> {
+    fn drop(&mut self) {
+        self.event_loop.inner.running.set(false);
+        set_running_loop::<P>(None);
+    }
+}
+
+impl<P: Poller> Clone for EventLoop<P> {
+    /// Another reference to the same loop; it does not own the loop.
+    fn clone(&self) -> Self {
+        Self {
+            inner: Rc::clone(&self.inner),
+            owner: false,
+        }
+    }
+}
+
+impl<P: Poller> Drop for EventLoop<P> {
+    /// The owner closes the loop, as asyncio's `__del__` closes an unclosed
+    /// one: otherwise a pending callback holding a clone would keep the loop,
+    /// and itself, alive for ever.
+    fn drop(&mut self) {
+        if self.owner {
+            self.shut_down();
+        }
+    }
+}
+
+impl<P: Poller> std::fmt::Debug for EventLoop<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("time", &self.time())
+            .field("ready", &self.inner.ready.borrow().len())
+            .field("scheduled", &self.scheduled_count())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// asyncio's `default_exception_handler`, which logs; here, standard error.
+fn default_exception_handler(report: &CallbackPanic) {
     eprintln!(
         "Exception in callback {}: {}",
         report.handle, report.message

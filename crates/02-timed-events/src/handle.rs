@@ -1,87 +1,185 @@
 //! A scheduled callback that can be cancelled.
 //!
 //! Mirrors `Handle` and `TimerHandle` in CPython's `asyncio/events.py`.
-//! `call_soon` returns a handle; `call_later` and `call_at` return one that
-//! also knows when it is due. Cancelling a handle drops its callback at once
-//! (asyncio sets `_callback = None`), so whatever the callback captured is
-//! freed even while the timer waits in the schedule for the loop to skip it.
-//!
-//! The callback itself lives in the loop's table ([`crate::callbacks`]); a
-//! handle names its slot, so making one allocates nothing.
+//! `call_soon` makes a handle and appends it to the loop's ready queue;
+//! `call_later` and `call_at` make one that also knows when it is due and
+//! push it onto the loop's heap. The handle holds the callback until it
+//! runs. Cancelling a handle drops its callback at once (asyncio sets
+//! `_callback = None`), so whatever the callback captured is freed even while
+//! the timer waits in the heap for the loop to skip it.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::rc::Rc;
 
-use crate::callbacks::{CallbackId, Callbacks, Origin};
-use crate::event_loop::EventLoop;
-use crate::seconds::to_seconds;
+use stage01_generator_loop::guessing_loop::panic_message;
 
-/// What the loop calls. It is handed the loop, so that it can schedule more.
-pub type Callback = Box<dyn FnOnce(&EventLoop)>;
+use crate::event_loop::{CallbackPanic, EventLoop};
+use crate::poller::Poller;
+use crate::seconds::{Nanos, to_seconds};
 
-/// A handle to one scheduled callback.
-pub struct Handle {
-    callbacks: Rc<RefCell<Callbacks>>,
-    id: CallbackId,
-    origin: Origin,
-    cancelled: Cell<bool>,
+// ANCHOR: handle
+/// What a handle calls, handed the loop it runs on, so that it can schedule
+/// more.
+pub enum Callback<P: Poller> {
+    /// `call_soon`, `call_later`, `call_at`: runs once.
+    Once(Box<dyn FnOnce(&EventLoop<P>)>),
+    /// A reader or a writer (stage 3): runs each time its descriptor is
+    /// ready, until it is removed.
+    Repeat(Rc<dyn Fn(&EventLoop<P>)>),
 }
 
-impl Handle {
-    pub(crate) fn new(callbacks: Rc<RefCell<Callbacks>>, id: CallbackId, origin: Origin) -> Self {
-        Self {
-            callbacks,
-            id,
-            origin,
+/// A handle to one scheduled callback. Clones are the same handle: the loop
+/// keeps one, the caller may keep another to cancel it.
+pub struct Handle<P: Poller>(Rc<State<P>>);
+
+struct State<P: Poller> {
+    /// `None` once it has run (if it runs once) or was cancelled.
+    callback: RefCell<Option<Callback<P>>>,
+    cancelled: Cell<bool>,
+    /// A timer's `when`; `None` for `call_soon`, readers and writers.
+    when: Option<Nanos>,
+    /// `TimerHandle._scheduled`: the timer is still in the loop's heap.
+    scheduled: Cell<bool>,
+    /// The loop's count of cancelled timers in its heap, which a timer
+    /// cancelled there adds to (asyncio's `_timer_handle_cancelled`).
+    cancelled_timers: Option<Rc<Cell<usize>>>,
+    /// Where it was made: asyncio's `_source_traceback`, one line of it.
+    created_at: &'static Location<'static>,
+}
+// ANCHOR_END: handle
+
+impl<P: Poller> Handle<P> {
+    /// A handle for `callback`, made at `created_at`, to run when the loop
+    /// (or whoever holds it) says so.
+    pub fn new(callback: Callback<P>, created_at: &'static Location<'static>) -> Self {
+        Self::with_state(callback, None, None, created_at)
+    }
+
+    /// A timer's handle, due at `when`, that reports its cancellation to
+    /// `cancelled_timers` while it is scheduled.
+    pub(crate) fn timer(
+        when: Nanos,
+        callback: Callback<P>,
+        cancelled_timers: Rc<Cell<usize>>,
+        created_at: &'static Location<'static>,
+    ) -> Self {
+        Self::with_state(callback, Some(when), Some(cancelled_timers), created_at)
+    }
+
+    fn with_state(
+        callback: Callback<P>,
+        when: Option<Nanos>,
+        cancelled_timers: Option<Rc<Cell<usize>>>,
+        created_at: &'static Location<'static>,
+    ) -> Self {
+        Self(Rc::new(State {
+            callback: RefCell::new(Some(callback)),
             cancelled: Cell::new(false),
-        }
+            when,
+            scheduled: Cell::new(false),
+            cancelled_timers,
+            created_at,
+        }))
     }
 
     // ANCHOR: cancel
-    /// asyncio's `Handle.cancel()`: the callback will not run. Cancelling
-    /// twice, or after the callback ran, does nothing.
+    /// asyncio's `Handle.cancel()`: the callback will not run, and it is
+    /// dropped now. Cancelling twice, or after the callback ran, does nothing.
     pub fn cancel(&self) {
-        if self.cancelled.replace(true) {
+        let state = &*self.0;
+        if state.cancelled.replace(true) {
             return;
         }
-        let callback = self.callbacks.borrow_mut().cancel(self.id);
+        if let Some(count) = state
+            .cancelled_timers
+            .as_ref()
+            .filter(|_| state.scheduled.get())
+        {
+            count.set(count.get() + 1);
+        }
+        let callback = state.callback.take();
         drop(callback); // after the borrow: its captures may do anything
     }
     // ANCHOR_END: cancel
 
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn cancelled(&self) -> bool {
-        self.cancelled.get()
+        self.0.cancelled.get()
     }
 
-    /// asyncio's `TimerHandle.when()`: when a timer is due, in loop seconds;
-    /// `None` for a `call_soon` handle.
+    /// asyncio's `TimerHandle.when()`: when a timer is due, in loop seconds
+    /// (infinity for [`NEVER`](crate::seconds::NEVER)); `None` for a handle
+    /// that is not a timer.
     pub fn when(&self) -> Option<f64> {
-        self.origin.when.map(to_seconds)
+        self.0.when.map(to_seconds)
+    }
+
+    /// Record whether the timer is in its loop's heap.
+    pub(crate) fn set_scheduled(&self, scheduled: bool) {
+        self.0.scheduled.set(scheduled);
+    }
+
+    // ANCHOR: run
+    /// asyncio's `Handle._run()`: call the callback, and report a panic to
+    /// the loop's exception handler instead of letting it unwind the loop.
+    pub fn run(&self, event_loop: &EventLoop<P>) {
+        // Out of the cell before the call, which may cancel this handle.
+        let callback = match &mut *self.0.callback.borrow_mut() {
+            Some(Callback::Repeat(callback)) => Some(Callback::Repeat(Rc::clone(callback))),
+            once => once.take(),
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| match callback {
+            Some(Callback::Once(callback)) => callback(event_loop),
+            Some(Callback::Repeat(callback)) => callback(event_loop),
+            None => {}
+        }));
+        if let Err(payload) = outcome {
+            event_loop.call_exception_handler(&CallbackPanic {
+                handle: self.to_string(),
+                message: panic_message(payload.as_ref()),
+            });
+        }
+    }
+    // ANCHOR_END: run
+
+    /// The handle's memory: the fast schedule fetches it ahead of time.
+    pub(crate) fn state_address(&self) -> &impl Sized {
+        &*self.0
     }
 }
 
-impl fmt::Debug for Handle {
+impl<P: Poller> Clone for Handle<P> {
+    fn clone(&self) -> Self {
+        Self(Rc::clone(&self.0))
+    }
+}
+
+impl<P: Poller> fmt::Debug for Handle<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
 }
 
-/// Like asyncio's handle `repr`: what it is, when it is due, where it came
-/// from. `<TimerHandle when=1.5 scheduled at src/main.rs:12:5>`.
-impl fmt::Display for Handle {
+/// Like asyncio's handle `repr`: what it is, whether it was cancelled, when
+/// it is due, where it was made: `<TimerHandle when=1.5 created at
+/// src/main.rs:12:5>`.
+impl<P: Poller> fmt::Display for Handle<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&describe(self.origin, self.cancelled()))
+        let state = &*self.0;
+        let kind = if state.when.is_some() {
+            "TimerHandle"
+        } else {
+            "Handle"
+        };
+        write!(f, "<{kind}")?;
+        if state.cancelled.get() {
+            write!(f, " cancelled")?;
+        }
+        if let Some(when) = self.when() {
+            write!(f, " when={when}")?;
+        }
+        write!(f, " created at {}>", state.created_at)
     }
-}
-
-/// How reports name a callback: see the `Display` of [`Handle`].
-pub(crate) fn describe(origin: Origin, cancelled: bool) -> String {
-    let what = match origin.when {
-        Some(when) => format!("TimerHandle when={}", to_seconds(when)),
-        None => "Handle".to_string(),
-    };
-    let cancelled = if cancelled { " cancelled" } else { "" };
-    format!("<{what}{cancelled} scheduled at {}>", origin.scheduled_at)
 }

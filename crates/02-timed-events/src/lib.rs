@@ -10,28 +10,32 @@
 //! | module | what it holds | asyncio's name for it |
 //! |---|---|---|
 //! | [`seconds`] | float seconds in, exact nanoseconds inside | `loop.time()` |
-//! | [`timer_queue`] | a sorted list, a heap and a radix heap of wake-up times | `_scheduled`, `heapq` |
+//! | [`schedule`] | a sorted list and a heap of wake-up times | `_scheduled`, `heapq` |
 //! | [`schedule_loop`] | coroutines on a schedule, no callbacks | the source's naive loop |
 //! | [`handle`] | a cancellable scheduled callback | `Handle`, `TimerHandle` |
-//! | [`callbacks`] | the table every pending callback lives in | (one object per handle) |
 //! | [`poller`] | how the loop waits | `selector.select(timeout)` |
+//! | [`error`] | what can go wrong | the loop's `RuntimeError`s |
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
-//! | `prefetch` | fetching the next timers' memory early | |
+//! | [`running`] | the loop running in this thread | `get_running_loop` |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
 //! | [`scenarios`] | the source's programs | |
+//! | [`fast`] | a schedule for a million timers (chapter 2, "Making it fast") | |
 
-pub mod callbacks;
 pub mod driver;
+pub mod error;
 pub mod event_loop;
+pub mod fast;
 pub mod handle;
 pub mod poller;
-mod prefetch;
+pub mod running;
 pub mod scenarios;
+pub mod schedule;
 pub mod schedule_loop;
 pub mod seconds;
-pub mod timer_queue;
 
-pub use driver::{SleepUntil, asleep, sleep, sleep_until, spawn};
-pub use event_loop::{CallbackPanic, EventLoop, LoopError};
-pub use handle::Handle;
-pub use poller::{Poller, Ready};
+pub use driver::{Event, SleepUntil, asleep, sleep, sleep_until, spawn};
+pub use error::LoopError;
+pub use event_loop::{CallbackPanic, EventLoop};
+pub use handle::{Callback, Handle};
+pub use poller::{Poller, Sleeper};
+pub use running::get_running_loop;

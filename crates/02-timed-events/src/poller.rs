@@ -1,39 +1,38 @@
 //! What the loop does when it has nothing to run: wait.
 //!
 //! Mirrors the `self._selector.select(timeout)` call in `_run_once`
-//! (CPython's `asyncio/base_events.py`). In stage 2 there is nothing to wait
-//! for but time, so the wait is a sleep on the clock. Stage 3 plugs in a
-//! poller that asks the operating system about file descriptors instead,
-//! without changing the loop.
+//! (CPython's `asyncio/base_events.py`), and `_process_events`, which hands
+//! what the selector found to the ready queue. In stage 2 there is nothing
+//! to wait for but time, so the wait is a sleep on the clock. Stage 3 plugs
+//! in a poller that asks the operating system about file descriptors
+//! instead, without changing the loop.
 
-use std::panic::Location;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use stage01_generator_loop::Clock;
 
-use crate::event_loop::LoopError;
-use crate::handle::Callback;
+use crate::error::LoopError;
+use crate::handle::Handle;
 
 // ANCHOR: poller
 /// Waits for the next thing that can happen.
-pub trait Poller {
+pub trait Poller: Sized + 'static {
     /// Wait at most `timeout` (`None`: for as long as it takes), and append
-    /// a callback for whatever became ready to `ready`.
+    /// the handle of whatever became ready to `ready`.
     fn poll(
         &mut self,
         clock: &dyn Clock,
         timeout: Option<Duration>,
-        ready: &mut Vec<Ready>,
+        ready: &mut VecDeque<Handle<Self>>,
     ) -> Result<(), LoopError>;
-}
 
-/// A callback a poller found ready to run, and where the code that asked for
-/// it was (reports about a panic in it name that place).
-pub struct Ready {
-    /// What to run in this iteration.
-    pub callback: Callback,
-    /// Where it was registered.
-    pub registered_at: &'static Location<'static>,
+    /// The loop is closing: release what the poller holds (stage 3 closes
+    /// its descriptors) and hand back every handle it keeps, for the loop
+    /// to cancel.
+    fn close(&mut self) -> Vec<Handle<Self>> {
+        Vec::new()
+    }
 }
 
 /// Stage 2's poller: nothing but time can happen, so waiting is sleeping.
@@ -45,7 +44,7 @@ impl Poller for Sleeper {
         &mut self,
         clock: &dyn Clock,
         timeout: Option<Duration>,
-        _ready: &mut Vec<Ready>,
+        _ready: &mut VecDeque<Handle<Self>>,
     ) -> Result<(), LoopError> {
         match timeout {
             Some(wait) if wait.is_zero() => Ok(()),

@@ -8,9 +8,10 @@ use std::time::Duration;
 use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, Yielder};
 
 use crate::driver::{SleepUntil, asleep, sleep};
-use crate::event_loop::{EventLoop, LoopError};
+use crate::error::LoopError;
+use crate::event_loop::EventLoop;
+use crate::schedule::{Heap, SortedList};
 use crate::schedule_loop;
-use crate::timer_queue::{Heap, SortedList};
 use demo_support::{Mark, Timeline};
 
 /// Scenario 4's sleepers, their steps, and the length of a step.

@@ -5,19 +5,19 @@
 //! `BaseEventLoop`. Pop the earliest `(wake time, coroutine)`, sleep until
 //! then, resume it, and put it back if it yields another time. The schedule is
 //! a type parameter, so the same loop runs on the naive [`SortedList`] and on
-//! the [`Heap`] (`crate::timer_queue`). A panic in a coroutine is not caught
+//! the [`Heap`] (`crate::schedule`). A panic in a coroutine is not caught
 //! here: it ends the run, as an exception ends the source's loop.
 //!
-//! [`SortedList`]: crate::timer_queue::SortedList
-//! [`Heap`]: crate::timer_queue::Heap
+//! [`SortedList`]: crate::schedule::SortedList
+//! [`Heap`]: crate::schedule::Heap
 
 use std::time::Duration;
 
 use stage01_generator_loop::{Clock, Coroutine, Step};
 
 use crate::driver::SleepUntil;
+use crate::schedule::Schedule;
 use crate::seconds::{from_duration, wait_until};
-use crate::timer_queue::Schedule;
 
 /// One coroutine's result, and when it completed.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,11 +46,15 @@ where
     }
     let (mut finished, mut resumes) = (Vec::new(), 0);
     while let Some((key, (index, mut coroutine))) = schedule.pop() {
-        clock.sleep(wait_until(from_duration(clock.now()), key.when));
+        // A coroutine asleep for ever: nothing else can ever happen.
+        let Some(wait) = wait_until(from_duration(clock.now()), key.when) else {
+            break;
+        };
+        clock.sleep(wait);
         resumes += 1;
         match coroutine.resume(clock.now()) {
             Step::Yielded(SleepUntil(when)) => {
-                schedule.push(from_duration(when), (index, coroutine));
+                schedule.push(when, (index, coroutine));
             }
             Step::Complete(value) => finished.push(Finished {
                 index,

@@ -4,11 +4,10 @@
 //! Mirrors the float arguments of `call_later(delay)`, `call_at(when)` and
 //! `loop.time()` in CPython's `asyncio/base_events.py`. asyncio compares floats
 //! and adds a clock resolution to paper over rounding (in `_run_once`,
-//! `end_time = self.time() + self._clock_resolution`). We convert each float once, to
-//! the nearest nanosecond, and then compute exactly: a timer due at 0.15 s
-//! fires when the clock reads 0.15 s, not one rounding error later.
+//! `end_time = self.time() + self._clock_resolution`). We convert each float
+//! once, to the nearest nanosecond, and then compute exactly: a timer due at
+//! 0.15 s fires when the clock reads 0.15 s, not one rounding error later.
 
-use std::fmt;
 use std::time::Duration;
 
 /// A point on the loop's clock, in nanoseconds since the clock started.
@@ -16,60 +15,43 @@ use std::time::Duration;
 /// asyncio orders it before a timer due at 0.
 pub type Nanos = i64;
 
-/// Why a float could not be a delay or a point in time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimeError {
-    /// NaN: not a time at all.
-    NotANumber,
-    /// Infinite: never, or always; either way no timer can be set for it.
-    Infinite(f64),
-    /// Finite, but past the roughly 292 years a loop's clock can count.
-    OutOfRange(f64),
-}
+// ANCHOR: never
+/// The time no clock reaches: 292 years after it started. Any time later
+/// than that (a float of `inf` or `1e300`, `Duration::MAX`) is `NEVER`, as
+/// `asyncio.sleep(math.inf)` is: a timer due then waits until it is
+/// cancelled or its loop is closed, and the loop never waits for it.
+pub const NEVER: Nanos = Nanos::MAX;
+// ANCHOR_END: never
 
-impl fmt::Display for TimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TimeError::NotANumber => write!(f, "a delay or time of NaN seconds means nothing"),
-            TimeError::Infinite(s) => write!(f, "{s} seconds is not a time a timer can wait for"),
-            TimeError::OutOfRange(s) => {
-                write!(f, "{s} seconds is beyond what the loop's clock can count")
-            }
-        }
-    }
-}
-
-impl std::error::Error for TimeError {}
-
-/// Float seconds to the nearest nanosecond.
-pub fn to_nanos(seconds: f64) -> Result<Nanos, TimeError> {
-    if seconds.is_nan() {
-        return Err(TimeError::NotANumber);
-    }
-    if seconds.is_infinite() {
-        return Err(TimeError::Infinite(seconds));
-    }
-    let nanos = (seconds * 1e9).round();
-    // i64::MAX as f64 rounds up to 2^63, which itself does not fit.
-    if nanos >= i64::MAX as f64 || nanos < i64::MIN as f64 {
-        return Err(TimeError::OutOfRange(seconds));
-    }
-    Ok(nanos as i64)
+/// Float seconds to the nearest nanosecond; `None` for NaN, which is no time
+/// at all. Times past what [`Nanos`] holds saturate: the far future is
+/// [`NEVER`], the far past is as good as any past.
+pub fn to_nanos(seconds: f64) -> Option<Nanos> {
+    // `as` saturates, and infinities with it.
+    (!seconds.is_nan()).then(|| (seconds * 1e9).round() as Nanos)
 }
 
 /// Nanoseconds to float seconds: one division, correctly rounded. For the
 /// first 2^51 ns (about 26 days) of loop time, `to_nanos` turns the result
 /// back into exactly the same count; later, into one within a nanosecond.
+/// [`NEVER`] is infinity.
 pub fn to_seconds(nanos: Nanos) -> f64 {
-    nanos as f64 / 1e9
+    if nanos == NEVER {
+        f64::INFINITY
+    } else {
+        nanos as f64 / 1e9
+    }
 }
 
 /// A clock reading (a `Duration` since the clock started) as [`Nanos`].
 ///
 /// # Panics
-/// After 292 years of loop time.
+/// After 292 years of loop time, where [`NEVER`] begins.
 pub fn from_duration(duration: Duration) -> Nanos {
-    Nanos::try_from(duration.as_nanos()).expect("the loop's clock ran past 292 years")
+    Nanos::try_from(duration.as_nanos())
+        .ok()
+        .filter(|&nanos| nanos < NEVER)
+        .expect("the loop's clock ran past 292 years")
 }
 
 /// A loop time as a `Duration` since the clock started (the past before it
@@ -78,10 +60,33 @@ pub fn to_duration(nanos: Nanos) -> Duration {
     Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
 }
 
-/// How long to wait from `now` until `when`: zero if `when` has passed.
-pub fn wait_until(now: Nanos, when: Nanos) -> Duration {
-    to_duration(when.saturating_sub(now))
+/// How long to wait from `now` until `when`: zero if `when` has passed, and
+/// `None` (for as long as it takes) if it is [`NEVER`].
+pub fn wait_until(now: Nanos, when: Nanos) -> Option<Duration> {
+    (when != NEVER).then(|| to_duration(when.saturating_sub(now)))
 }
+
+// ANCHOR: delay
+/// A delay, as asyncio writes it (float seconds, which may be negative) or
+/// as Rust does (a `Duration`).
+pub trait Delay {
+    /// The delay in nanoseconds, saturating ([`NEVER`] for `inf`, `1e300`
+    /// or `Duration::MAX`); `None` for NaN.
+    fn to_nanos(self) -> Option<Nanos>;
+}
+
+impl Delay for f64 {
+    fn to_nanos(self) -> Option<Nanos> {
+        to_nanos(self)
+    }
+}
+
+impl Delay for Duration {
+    fn to_nanos(self) -> Option<Nanos> {
+        Some(Nanos::try_from(self.as_nanos()).unwrap_or(NEVER))
+    }
+}
+// ANCHOR_END: delay
 
 #[cfg(test)]
 mod tests {
@@ -89,26 +94,23 @@ mod tests {
 
     #[test]
     fn floats_become_the_nearest_nanosecond() {
-        assert_eq!(to_nanos(0.1), Ok(100_000_000));
+        assert_eq!(to_nanos(0.1), Some(100_000_000));
         // 0.1 + 0.05 is 0.15000000000000002 in binary floating point.
-        assert_eq!(to_nanos(0.1 + 0.05), Ok(150_000_000));
-        assert_eq!(to_nanos(-1.0), Ok(-1_000_000_000));
-        assert_eq!(to_nanos(0.0), Ok(0));
+        assert_eq!(to_nanos(0.1 + 0.05), Some(150_000_000));
+        assert_eq!(to_nanos(-1.0), Some(-1_000_000_000));
+        assert_eq!(to_nanos(0.0), Some(0));
     }
 
     #[test]
-    fn nonsense_is_refused() {
-        assert_eq!(to_nanos(f64::NAN), Err(TimeError::NotANumber));
-        assert_eq!(
-            to_nanos(f64::INFINITY),
-            Err(TimeError::Infinite(f64::INFINITY))
-        );
-        assert_eq!(
-            to_nanos(f64::NEG_INFINITY),
-            Err(TimeError::Infinite(f64::NEG_INFINITY))
-        );
-        assert_eq!(to_nanos(1e10), Err(TimeError::OutOfRange(1e10)));
-        assert_eq!(to_nanos(-1e10), Err(TimeError::OutOfRange(-1e10)));
+    fn nan_is_no_time_and_the_far_future_is_never() {
+        assert_eq!(to_nanos(f64::NAN), None);
+        assert_eq!(to_nanos(f64::INFINITY), Some(NEVER));
+        assert_eq!(to_nanos(1e300), Some(NEVER));
+        assert_eq!(to_nanos(1e10), Some(NEVER), "317 years is past the clock");
+        assert_eq!(to_nanos(f64::NEG_INFINITY), Some(Nanos::MIN));
+        assert_eq!(Duration::MAX.to_nanos(), Some(NEVER));
+        assert_eq!(to_seconds(NEVER), f64::INFINITY);
+        assert_eq!(wait_until(0, NEVER), None);
     }
 
     #[test]
@@ -116,13 +118,13 @@ mod tests {
         // Exact while two roundings cannot add up to half a nanosecond:
         // below 2^51 ns, about 26 days of loop time. Sampled over 26 days.
         for nanos in (0..(1i64 << 51)).step_by(999_999_937) {
-            assert_eq!(to_nanos(to_seconds(nanos)), Ok(nanos));
+            assert_eq!(to_nanos(to_seconds(nanos)), Some(nanos));
         }
     }
 
     #[test]
     fn waiting_for_the_past_is_no_wait() {
-        assert_eq!(wait_until(10, 4), Duration::ZERO);
-        assert_eq!(wait_until(4, 10), Duration::from_nanos(6));
+        assert_eq!(wait_until(10, 4), Some(Duration::ZERO));
+        assert_eq!(wait_until(4, 10), Some(Duration::from_nanos(6)));
     }
 }

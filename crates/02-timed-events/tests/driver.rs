@@ -1,16 +1,20 @@
 //! Coroutines on the timed loops, on the virtual clock: scenario 4 on the
-//! naive loops and on the callback loop, scenario 9, `sleep(0)`, and tasks
-//! that panic or are cut short.
+//! naive loops and on the callback loop, scenario 9, `sleep(0)`, sleeps that
+//! never end, waits undone, and tasks that panic or are cut short.
 
 use demo_support::{Timeline, Transcript};
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Clock, VirtualClock, Yielder};
+use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, VirtualClock, Yielder};
 use stage02_timed_events::driver::SleepUntil;
+use stage02_timed_events::fast::with_each_schedule;
 use stage02_timed_events::scenarios::{self, SLEEPERS, STEP, STEPS};
+use stage02_timed_events::schedule::{Heap, SortedList};
 use stage02_timed_events::schedule_loop;
-use stage02_timed_events::timer_queue::{Heap, SortedList};
-use stage02_timed_events::{EventLoop, LoopError, sleep};
+use stage02_timed_events::seconds::{Delay, to_duration};
+use stage02_timed_events::{Event, EventLoop, LoopError, Sleeper, get_running_loop, sleep};
 
 type Task =
     AsyncCoroutine<std::pin::Pin<Box<dyn std::future::Future<Output = String>>>, SleepUntil>;
@@ -172,4 +176,112 @@ fn gathering_nothing_returns_at_once() {
     let nothing: Vec<(String, Task)> = Vec::new();
     assert_eq!(event_loop.gather(nothing).unwrap(), Vec::<String>::new());
     assert_eq!(event_loop.iterations(), 0);
+}
+
+/// A coroutine that sleeps `delay`, then logs the time.
+fn sleeper(delay: impl Delay + 'static, out: &Transcript) -> Task {
+    let out = out.clone();
+    AsyncCoroutine::new(move |co: Yielder<SleepUntil>| {
+        Box::pin(async move {
+            sleep(&co, delay).await;
+            out.at(co.now(), "awake");
+            "awake".to_string()
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = String>>>
+    })
+}
+
+#[test]
+fn a_sleep_past_what_the_clock_counts_waits_until_the_loop_is_closed() {
+    with_each_schedule(|schedule| {
+        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+        let out = Transcript::new();
+        let forever = [
+            sleeper(Duration::MAX, &out),
+            sleeper(f64::INFINITY, &out),
+            sleeper(1e300, &out),
+        ];
+        let mut tasks: Vec<(String, Task)> = forever
+            .into_iter()
+            .enumerate()
+            .map(|(n, task)| (format!("forever {n}"), task))
+            .collect();
+        tasks.push(("one second".to_string(), sleeper(1.0, &out)));
+        // Nothing but sleepers that never wake is left: the loop says it
+        // would wait for ever, and drops nobody meanwhile.
+        let error = event_loop.gather(tasks).unwrap_err();
+        assert!(matches!(error, LoopError::NothingToWaitFor), "{error}");
+        assert_eq!(out.lines(), ["  1.000  awake"]);
+        assert_eq!(event_loop.time(), 1.0);
+        assert_eq!(event_loop.scheduled_count(), 3, "the three still wait");
+        event_loop.close().unwrap();
+        assert_eq!(event_loop.scheduled_count(), 0);
+    });
+}
+
+#[test]
+#[should_panic(expected = "sleep(NaN)")]
+fn a_sleep_of_nan_seconds_is_refused() {
+    let mut task = sleeper(f64::NAN, &Transcript::new());
+    task.resume(Duration::ZERO);
+}
+
+#[test]
+fn a_negative_sleep_is_a_sleep_of_zero() {
+    let event_loop = EventLoop::new(VirtualClock::new());
+    let out = Transcript::new();
+    let tasks = vec![("negative".to_string(), sleeper(-5.0, &out))];
+    event_loop.gather(tasks).unwrap();
+    assert_eq!(out.lines(), ["  0.000  awake"]);
+    assert_eq!(event_loop.iterations(), 2, "it yielded exactly once");
+}
+
+#[test]
+fn a_wait_is_undone_by_cancelling_the_handle_its_event_returned() {
+    with_each_schedule(|schedule| {
+        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+        let resumed = Rc::new(Cell::new(0));
+        let kept = Rc::new(());
+        let waits: Vec<_> = [SleepUntil(2_000_000_000), SleepUntil(0)]
+            .into_iter()
+            .map(|event| {
+                let (resumed, kept) = (resumed.clone(), kept.clone());
+                event.schedule(&event_loop, move |_| {
+                    resumed.set(resumed.get() + 1);
+                    drop(kept);
+                })
+            })
+            .collect();
+        assert_eq!(Rc::strong_count(&kept), 3);
+        for wait in &waits {
+            wait.cancel();
+        }
+        assert_eq!(Rc::strong_count(&kept), 1, "both resumes were dropped");
+        event_loop.call_later(3.0, EventLoop::stop).unwrap();
+        event_loop.run_forever().unwrap();
+        assert_eq!(resumed.get(), 0);
+    });
+}
+
+#[test]
+fn a_coroutine_reaches_its_running_loop() {
+    let event_loop = EventLoop::new(VirtualClock::new());
+    let out = Transcript::new();
+    let log = out.clone();
+    let coroutine = AsyncCoroutine::new(move |co: Yielder<SleepUntil>| async move {
+        let running = get_running_loop::<Sleeper>().expect("it runs on a loop");
+        let log = log.clone();
+        running
+            .call_later(0.5, move |event_loop| {
+                log.at(
+                    to_duration(event_loop.now()),
+                    "a timer set from a coroutine",
+                )
+            })
+            .unwrap();
+        sleep(&co, 1.0).await;
+        running.iterations()
+    });
+    let iterations = event_loop.run_until_complete("reacher", coroutine).unwrap();
+    assert_eq!(out.lines(), ["  0.500  a timer set from a coroutine"]);
+    assert_eq!(iterations, 3, "start, the timer, the sleep's end");
 }

@@ -2,7 +2,7 @@
 //! `call_soon_threadsafe` until that thread hears back from the callback,
 //! against the same round trip through bare socket pairs, with no loop.
 //!
-//! - `ours_select`, `ours_poll`: a [`SelectorLoop`] on the real clock runs on
+//! - `ours_select`, `ours_poll`: a [`SelectorEventLoop`] on the real clock runs on
 //!   a thread of its own, with nothing scheduled: it is blocked in `select`
 //!   (or `poll`) with no timeout. The bench thread calls
 //!   [`Remote::call_soon_threadsafe`] (lock the queue, push the callback,
@@ -51,11 +51,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stage01_generator_loop::RealClock;
-use stage02_timed_events::EventLoop;
-use stage03_read_readiness::poll::Poll;
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::selector::Wait;
-use stage03_read_readiness::{Remote, SelectorLoop};
+use stage03_read_readiness::selector_events::ReaderWriter;
+use stage03_read_readiness::{
+    PollSelector, Remote, SelectSelector, Selector, SelectorEventLoop, SelectorEvents,
+};
+
+/// Makes the selector a loop waits in, on the loop's own thread: a selector
+/// holds the loop's handles, which never leave that thread.
+type MakeSelector = fn() -> Box<dyn Selector<Data = ReaderWriter>>;
 
 // ---------------------------------------------------------------------------
 // Pinning threads to CPUs.
@@ -131,22 +134,24 @@ impl Reply {
     }
 }
 
-/// A [`SelectorLoop`] running forever on a thread of its own.
+/// A [`SelectorEventLoop`] running forever on a thread of its own.
 struct LoopThread {
     remote: Remote,
     thread: JoinHandle<()>,
 }
 
 impl LoopThread {
-    fn start<W: Wait + Send + 'static>(wait: W, cpu: usize) -> Self {
+    fn start(make_selector: MakeSelector, cpu: usize) -> Self {
         let (send_remote, remote) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("event loop".into())
             .spawn(move || {
                 pin(&[cpu]);
-                let event_loop = SelectorLoop::new(RealClock::new(), wait).expect("a loop");
+                let event_loop =
+                    SelectorEventLoop::with_selector(RealClock::new(), make_selector())
+                        .expect("a loop");
                 send_remote
-                    .send(event_loop.remote())
+                    .send(event_loop.remote().expect("an open loop"))
                     .expect("the bench waits for the remote");
                 event_loop.run_forever().expect("the bench stops the loop");
             })
@@ -162,10 +167,12 @@ impl LoopThread {
         let mut byte = [0];
         let start = Instant::now();
         for _ in 0..iters {
-            self.remote.call_soon_threadsafe(move |_| {
-                let mut sender = sender;
-                sender.write_all(&[1]).expect("the bench reads the answer");
-            });
+            self.remote
+                .call_soon_threadsafe(move |_| {
+                    let mut sender = sender;
+                    sender.write_all(&[1]).expect("the bench reads the answer");
+                })
+                .expect("the loop runs until the bench stops it");
             (&reply.receiver)
                 .read_exact(&mut byte)
                 .expect("the callback's answer");
@@ -174,7 +181,9 @@ impl LoopThread {
     }
 
     fn stop(self) {
-        self.remote.call_soon_threadsafe(EventLoop::stop);
+        self.remote
+            .call_soon_threadsafe(SelectorEventLoop::stop)
+            .expect("the loop is still running");
         drop(self.remote);
         self.thread.join().expect("the loop thread ends");
     }
@@ -287,8 +296,8 @@ impl Contenders {
         Self {
             raw_one_pair: EchoThread::start(false, cpu),
             raw_two_pairs: EchoThread::start(true, cpu),
-            ours_select: LoopThread::start(Select, cpu),
-            ours_poll: LoopThread::start(Poll::default(), cpu),
+            ours_select: LoopThread::start(|| Box::new(SelectSelector::new()), cpu),
+            ours_poll: LoopThread::start(|| Box::new(PollSelector::new()), cpu),
             reply: Reply::new(),
         }
     }

@@ -1,33 +1,31 @@
-//! Coroutines that wait for a file descriptor to be readable, as well as for
-//! time.
+//! Coroutines that wait for a file descriptor to be readable or writable, as
+//! well as for time.
 //!
 //! Mirrors `BaseSelectorEventLoop.sock_recv` and its reader callback
-//! `_sock_recv` in CPython's `asyncio/selector_events.py`, and the source's
-//! "read event": the coroutine yields "wake me when this descriptor is
-//! readable"; the event registers a reader with `add_reader`; when the
-//! selector finds the descriptor readable, the reader removes itself and
-//! resumes the coroutine, which then reads. (`sock_recv` removes its reader in
-//! a done-callback of a future; futures come in stage 4.)
+//! `_sock_recv` in CPython's `asyncio/selector_events.py`, and the "read
+//! event" of "How does asyncio enable parallel IO waits?": the coroutine
+//! yields "wake me when this descriptor is readable"; the event registers a
+//! reader with `add_reader`; when the selector finds the descriptor readable,
+//! the reader removes itself and resumes the coroutine, which then reads.
+//! (`sock_recv` removes its reader in a done-callback of a future; futures
+//! come in stage 4.) Writability works the same way, with a writer.
 //!
 //! Stage 2's [`Event`] trait does the dispatch: an [`IoEvent`] is either
-//! stage 2's [`SleepUntil`] or a [`Readable`], and each knows how to arrange
-//! the coroutine's resume. The stage 2 driver runs these coroutines
+//! stage 2's [`SleepUntil`] or a [`Readiness`], and each knows how to
+//! arrange the coroutine's resume. The stage 2 driver runs these coroutines
 //! unchanged.
 
-use demo_support::{EventKind, Mark};
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
-use std::time::Duration;
 
+use demo_support::{EventKind, Mark};
 use stage01_generator_loop::Yielder;
-use stage02_timed_events::driver::Event;
-use stage02_timed_events::handle::Callback;
-use stage02_timed_events::{EventLoop, SleepUntil};
+use stage02_timed_events::{Event, Handle, SleepUntil};
 
-use crate::selector::SelectorError;
-use crate::selector_loop::SelectorLoop;
+use crate::selector::{Interest, SelectorError};
+use crate::selector_events::{SelectorEventLoop, SelectorEvents, SelectorPoller};
 
 /// The timeline row on which each descriptor found ready is marked.
 pub const READY_ROW: &str = "(fd ready)";
@@ -52,109 +50,125 @@ pub fn fd_ready_mark() -> Mark {
 pub enum IoEvent {
     /// Stage 2's event: resume me when the clock reads this.
     Sleep(SleepUntil),
-    /// Resume me when this descriptor is readable.
-    Readable(Readable),
+    /// Resume me when this descriptor is readable, or writable.
+    Ready(Readiness),
 }
 
-/// "Resume me when `fd` is readable": there is data, the end of the file, or
-/// an error to read. Made by [`readable`], which reads the outcome back.
-pub struct Readable {
+/// "Resume me when `fd` is ready for `what`": readable (there is data, the
+/// end of the file, or an error to read) or writable. Made by [`readable`]
+/// and [`writable`], which read the outcome back.
+pub struct Readiness {
     fd: RawFd,
-    /// The loop that watches `fd`: the one the coroutine runs on.
-    event_loop: SelectorLoop,
+    what: Interest,
     /// Where `schedule` leaves the loop's refusal to watch `fd`, if it refused.
     refused: Rc<Cell<Option<SelectorError>>>,
 }
 
-impl Event for IoEvent {
-    fn schedule(self, event_loop: &EventLoop, resume: Callback) {
+impl From<SleepUntil> for IoEvent {
+    fn from(sleep: SleepUntil) -> Self {
+        IoEvent::Sleep(sleep)
+    }
+}
+
+impl Event<SelectorPoller> for IoEvent {
+    fn schedule(
+        self,
+        event_loop: &SelectorEventLoop,
+        resume: impl FnOnce(&SelectorEventLoop) + 'static,
+    ) -> Handle<SelectorPoller> {
         match self {
             IoEvent::Sleep(sleep) => sleep.schedule(event_loop, resume),
-            IoEvent::Readable(readable) => readable.schedule(event_loop, resume),
+            IoEvent::Ready(readiness) => readiness.schedule(event_loop, resume),
         }
     }
 }
 // ANCHOR_END: io_event
 
-// ANCHOR: readable
-impl Event for Readable {
-    fn schedule(self, event_loop: &EventLoop, resume: Callback) {
-        let Readable {
-            fd,
-            event_loop: selector_loop,
-            refused,
-        } = self;
-        // Whichever runs first, the reader or the fallback below, takes it.
-        let resume = Rc::new(Cell::new(Some(resume)));
-        let outcome = if selector_loop.has_reader(fd) {
+/// The resume of a coroutine, for whichever runs first to take.
+type Resume = Rc<Cell<Option<Box<dyn FnOnce(&SelectorEventLoop)>>>>;
+
+// ANCHOR: readiness
+impl Event<SelectorPoller> for Readiness {
+    fn schedule(
+        self,
+        event_loop: &SelectorEventLoop,
+        resume: impl FnOnce(&SelectorEventLoop) + 'static,
+    ) -> Handle<SelectorPoller> {
+        let Readiness { fd, what, refused } = self;
+        let resume: Resume = Rc::new(Cell::new(Some(Box::new(resume))));
+        let busy = if what.read {
+            event_loop.has_reader(fd)
+        } else {
+            event_loop.has_writer(fd)
+        };
+        let added = if busy {
             // A second reader would replace the first, whose coroutine would
             // then never be resumed.
             Err(SelectorError::Busy(fd))
+        } else if what.read {
+            event_loop.add_reader(fd, one_shot(fd, what, Rc::clone(&resume)))
         } else {
-            let reader = one_shot_reader(&selector_loop, fd, Rc::clone(&resume));
-            selector_loop.add_reader(fd, reader)
+            event_loop.add_writer(fd, one_shot(fd, what, Rc::clone(&resume)))
         };
-        if let Err(error) = outcome {
+        added.unwrap_or_else(|error| {
             // The loop cannot watch `fd` (closed, never opened, too high for
             // `select`): resume the coroutine at once, so that it learns why
             // instead of waiting for ever.
             refused.set(Some(error));
-            event_loop.call_soon(move |event_loop| resume_once(&resume, event_loop));
-        }
+            let resume_now =
+                event_loop.call_soon(move |event_loop| resume_once(&resume, event_loop));
+            resume_now.expect("a coroutine runs only on a running loop, which is open")
+        })
     }
 }
 
-/// A reader for `fd` that runs once: it unregisters itself, marks the
-/// timeline and resumes the coroutine. asyncio's readers stay until removed;
-/// a coroutine that wants more data registers again when it next waits.
-fn one_shot_reader(
-    selector_loop: &SelectorLoop,
-    fd: RawFd,
-    resume: Rc<Cell<Option<Callback>>>,
-) -> impl Fn(&EventLoop) + 'static {
-    // A reader is handed the `EventLoop`, not the `SelectorLoop`, so it keeps
-    // a clone of the latter to remove itself with.
-    let selector_loop = selector_loop.clone();
+/// A reader or writer for `fd` that runs once: it removes itself (it is
+/// handed the loop, so it needs no clone of it), marks the timeline and
+/// resumes the coroutine. asyncio's readers stay until removed; a coroutine
+/// that wants more data registers again when it next waits.
+fn one_shot(fd: RawFd, what: Interest, resume: Resume) -> impl Fn(&SelectorEventLoop) + 'static {
     move |event_loop| {
-        selector_loop.remove_reader(fd);
+        if what.read {
+            event_loop.remove_reader(fd);
+        } else {
+            event_loop.remove_writer(fd);
+        }
         event_loop.record(fd_ready_mark());
         resume_once(&resume, event_loop);
     }
 }
 
-fn resume_once(resume: &Cell<Option<Callback>>, event_loop: &EventLoop) {
+fn resume_once(resume: &Resume, event_loop: &SelectorEventLoop) {
     if let Some(resume) = resume.take() {
         resume(event_loop);
     }
 }
-
-// ANCHOR_END: readable
+// ANCHOR_END: readiness
 
 // ANCHOR: helpers
-/// `await sleep(delay)`, for coroutines that yield [`IoEvent`]s.
-pub async fn sleep(co: &Yielder<IoEvent>, delay: Duration) {
-    sleep_until(co, co.now() + delay).await;
-}
-
-/// Sleep until the loop's clock reads `when` (at once if it has passed).
-pub async fn sleep_until(co: &Yielder<IoEvent>, when: Duration) {
-    co.yield_value(IoEvent::Sleep(SleepUntil(when))).await;
-}
-
 /// Wait until `fd` is readable. `Err` if the loop refused to watch it; then
 /// the coroutine was resumed at once, without waiting.
-pub async fn readable(
+pub async fn readable(co: &Yielder<IoEvent>, fd: RawFd) -> Result<(), SelectorError> {
+    wait_until_ready(co, fd, Interest::READ).await
+}
+
+/// Wait until `fd` is writable: a write of a little would not block.
+pub async fn writable(co: &Yielder<IoEvent>, fd: RawFd) -> Result<(), SelectorError> {
+    wait_until_ready(co, fd, Interest::WRITE).await
+}
+
+async fn wait_until_ready(
     co: &Yielder<IoEvent>,
-    event_loop: &SelectorLoop,
     fd: RawFd,
+    what: Interest,
 ) -> Result<(), SelectorError> {
     let refused = Rc::new(Cell::new(None));
-    let event = Readable {
+    let event = Readiness {
         fd,
-        event_loop: event_loop.clone(),
+        what,
         refused: Rc::clone(&refused),
     };
-    co.yield_value(IoEvent::Readable(event)).await;
+    co.yield_value(IoEvent::Ready(event)).await;
     refused.take().map_or(Ok(()), Err)
 }
 
@@ -169,13 +183,12 @@ pub async fn readable(
 /// always ready cannot starve the timers.
 pub async fn read<R: Read + AsRawFd>(
     co: &Yielder<IoEvent>,
-    event_loop: &SelectorLoop,
     reader: &mut R,
     max: usize,
 ) -> io::Result<Vec<u8>> {
     let mut buffer = vec![0; max];
     loop {
-        let watched = readable(co, event_loop, reader.as_raw_fd()).await;
+        let watched = readable(co, reader.as_raw_fd()).await;
         // Read even if the loop refused to watch: for a closed descriptor,
         // the read's own error (EBADF) says best what is wrong.
         match reader.read(&mut buffer) {

@@ -8,11 +8,9 @@ use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 use stage01_generator_loop::{Clock, RealClock, VirtualClock};
-use stage02_timed_events::LoopError;
-use stage03_read_readiness::poll::Poll;
-use stage03_read_readiness::scenarios;
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::selector::Wait;
+use stage03_read_readiness::scenarios::{self, ScenarioError};
+use stage03_read_readiness::selector_events::ReaderWriter;
+use stage03_read_readiness::{PollSelector, SelectSelector, Selector};
 
 const HELP: &str = "\
 Stage 3: waiting for file descriptors with select and poll.
@@ -39,12 +37,12 @@ Options:
                ticks every second, until Ctrl-D (real clock only)
   --help       print this help";
 
-/// The system call the loop waits in.
-fn wait(poll: bool) -> Box<dyn Wait> {
+/// The selector the loop waits in.
+fn selector(poll: bool) -> Box<dyn Selector<Data = ReaderWriter>> {
     if poll {
-        Box::new(Poll::default())
+        Box::new(PollSelector::new())
     } else {
-        Box::new(Select)
+        Box::new(SelectSelector::new())
     }
 }
 
@@ -52,10 +50,10 @@ fn run<C: Clock + Clone + 'static>(
     new_clock: impl Fn() -> C,
     options: &[&str],
     out: &Transcript,
-) -> Result<(), LoopError> {
+) -> Result<(), ScenarioError> {
     let poll = options.contains(&"--poll");
     let recorded = Timeline::new();
-    scenarios::read_readiness(new_clock(), wait(poll), out, &recorded)?;
+    scenarios::read_readiness(new_clock(), selector(poll), out, &recorded)?;
     if options.contains(&"--timeline") {
         out.say("");
         out.say("Scenario 5, drawn:");
@@ -63,16 +61,16 @@ fn run<C: Clock + Clone + 'static>(
     }
     if options.contains(&"--stdin") {
         out.say("");
-        scenarios::typing(new_clock(), wait(poll), standard_input()?, out)?;
+        scenarios::typing(new_clock(), selector(poll), standard_input()?, out)?;
     }
     Ok(())
 }
 
 /// Standard input as a plain file: std's `Stdin` keeps a buffer, and a
 /// line left in it would never make the descriptor readable again.
-fn standard_input() -> Result<File, LoopError> {
+fn standard_input() -> io::Result<File> {
     let stdin = io::stdin().as_fd().try_clone_to_owned();
-    stdin.map(File::from).map_err(LoopError::Io)
+    stdin.map(File::from)
 }
 
 fn main() -> ExitCode {
@@ -97,7 +95,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("the loop stopped: {error}");
+            eprintln!("{error}");
             ExitCode::FAILURE
         }
     }

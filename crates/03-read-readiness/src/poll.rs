@@ -6,39 +6,61 @@
 //! kernel still looks at every entry on every call, so the cost still grows
 //! with the number watched. (Stage 6 moves to `epoll`, which does not.)
 
-use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::selector::{Deadline, Interest, SelectorError, Wait};
+use crate::selector::{Deadline, Interest, Keys, Selector, SelectorError};
 
-/// The `poll(2)` system call.
-#[derive(Debug, Default)]
-pub struct Poll {
+/// Python's `selectors.PollSelector`: a selector that waits in `poll(2)`.
+#[derive(Debug)]
+pub struct PollSelector<D = ()> {
+    keys: Keys<D>,
     /// Reused from call to call, so polling allocates nothing.
     fds: Vec<libc::pollfd>,
 }
 
-impl Wait for Poll {
-    fn check(&self, _fd: RawFd) -> Result<(), SelectorError> {
-        Ok(())
+impl<D> PollSelector<D> {
+    /// A selector with nothing registered.
+    pub fn new() -> Self {
+        Self {
+            keys: Keys::new(),
+            fds: Vec::new(),
+        }
+    }
+}
+
+impl<D> Default for PollSelector<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<D> Selector for PollSelector<D> {
+    type Data = D;
+
+    fn keys(&self) -> &Keys<D> {
+        &self.keys
+    }
+
+    fn keys_mut(&mut self) -> &mut Keys<D> {
+        &mut self.keys
     }
 
     // ANCHOR: poll
-    fn wait(
+    fn select(
         &mut self,
-        registered: &BTreeMap<RawFd, Interest>,
         timeout: Option<Duration>,
         ready: &mut Vec<(RawFd, Interest)>,
     ) -> Result<(), SelectorError> {
+        ready.clear();
         self.fds.clear();
-        for (&fd, interest) in registered {
+        for (&fd, key) in &self.keys {
             let mut events = 0;
-            if interest.read {
+            if key.events.read {
                 events |= libc::POLLIN;
             }
-            if interest.write {
+            if key.events.write {
                 events |= libc::POLLOUT;
             }
             self.fds.push(libc::pollfd {
@@ -70,7 +92,7 @@ impl Wait for Poll {
             }
             wait_for = deadline.remaining();
         }
-        for (entry, (&fd, &interest)) in self.fds.iter().zip(registered) {
+        for (entry, (&fd, key)) in self.fds.iter().zip(&self.keys) {
             if entry.revents & libc::POLLNVAL != 0 {
                 return Err(SelectorError::BadDescriptor(fd));
             }
@@ -80,7 +102,7 @@ impl Wait for Poll {
                 read: entry.revents & !libc::POLLOUT != 0,
                 write: entry.revents & !libc::POLLIN != 0,
             };
-            let found = found.and(interest);
+            let found = found.and(key.events);
             if !found.is_empty() {
                 ready.push((fd, found));
             }

@@ -22,11 +22,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use stage01_generator_loop::{AsyncCoroutine, Clock, Yielder};
-use stage02_timed_events::{EventLoop, LoopError};
+use stage02_timed_events::{LoopError, get_running_loop, sleep, sleep_until};
 
-use crate::events::{IoEvent, read, sleep, sleep_until};
-use crate::selector::Wait;
-use crate::selector_loop::SelectorLoop;
+use crate::events::{IoEvent, read};
+use crate::selector::{Selector, SelectorError};
+use crate::selector_events::{ReaderWriter, SelectorEventLoop, SelectorEvents, SelectorPoller};
 
 /// How often the ticker ticks.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -64,6 +64,47 @@ pub const LINE_CHUNK: usize = 1024;
 /// How many times the regular file is read at its end: each read gets 0
 /// bytes, and each wait before it ends at once all the same.
 pub const READS_AT_THE_END: u32 = 3;
+
+/// Why a scenario stopped: its loop, or the I/O of one of its tasks.
+#[derive(Debug)]
+pub enum ScenarioError {
+    /// The loop refused or failed.
+    Loop(LoopError),
+    /// The selector refused to watch a descriptor.
+    Selector(SelectorError),
+    /// A read, a write, or opening what is read, failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScenarioError::Loop(error) => write!(f, "the loop stopped: {error}"),
+            ScenarioError::Selector(error) => write!(f, "the selector refused: {error}"),
+            ScenarioError::Io(error) => write!(f, "a task's I/O failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl From<LoopError> for ScenarioError {
+    fn from(error: LoopError) -> Self {
+        ScenarioError::Loop(error)
+    }
+}
+
+impl From<SelectorError> for ScenarioError {
+    fn from(error: SelectorError) -> Self {
+        ScenarioError::Selector(error)
+    }
+}
+
+impl From<io::Error> for ScenarioError {
+    fn from(error: io::Error) -> Self {
+        ScenarioError::Io(error)
+    }
+}
 
 /// What every task here returns.
 type Body = Pin<Box<dyn Future<Output = io::Result<()>>>>;
@@ -135,14 +176,13 @@ async fn ticker(
 /// Read `source` until its end, printing what each read got, as text.
 async fn print_until_end<R: Read + AsRawFd>(
     co: Yielder<IoEvent>,
-    event_loop: SelectorLoop,
     name: &str,
     mut source: R,
     max: usize,
     out: Transcript,
 ) -> io::Result<()> {
     loop {
-        let data = read(&co, &event_loop, &mut source, max).await?;
+        let data = read(&co, &mut source, max).await?;
         if data.is_empty() {
             out.at(co.now(), &format!("{name}: end of file"));
             return Ok(());
@@ -155,14 +195,9 @@ async fn print_until_end<R: Read + AsRawFd>(
 // ANCHOR_END: stream_reader
 
 /// Read `/dev/urandom` a few times, printing only how much each read got.
-async fn random_reader(
-    co: Yielder<IoEvent>,
-    event_loop: SelectorLoop,
-    mut random: File,
-    out: Transcript,
-) -> io::Result<()> {
+async fn random_reader(co: Yielder<IoEvent>, mut random: File, out: Transcript) -> io::Result<()> {
     for n in 1..=RANDOM_READS {
-        let data = read(&co, &event_loop, &mut random, RANDOM_BYTES).await?;
+        let data = read(&co, &mut random, RANDOM_BYTES).await?;
         out.at(co.now(), &format!("urandom: {} bytes", data.len()));
         if n < RANDOM_READS {
             sleep(&co, RANDOM_EVERY).await;
@@ -177,16 +212,16 @@ async fn random_reader(
 /// loop: for a regular file, all of them.
 async fn file_reader<C: Clock>(
     co: Yielder<IoEvent>,
-    event_loop: SelectorLoop,
     mut file: File,
     disk: C,
     out: Transcript,
 ) -> io::Result<()> {
+    let event_loop = get_running_loop::<SelectorPoller>().map_err(io::Error::other)?;
     let (mut bytes, mut reads, mut waits, mut at_once) = (0, 0, 0, 0);
     let mut ends = 0;
     while ends < READS_AT_THE_END {
         let before = event_loop.iterations();
-        let data = read(&co, &event_loop, &mut file, FILE_CHUNK).await?;
+        let data = read(&co, &mut file, FILE_CHUNK).await?;
         waits += 1;
         if event_loop.iterations() == before + 1 {
             at_once += 1;
@@ -220,35 +255,37 @@ async fn file_reader<C: Clock>(
 /// A timer callback [`PIPE_EVERY`] from now that writes the first of `messages`
 /// into `pipe` and schedules the next; after the last it drops `pipe`,
 /// closing it, and the reader sees the end of the file.
-fn feed_pipe(event_loop: &EventLoop, mut pipe: File, messages: &'static [&'static str]) {
+fn feed_pipe(event_loop: &SelectorEventLoop, mut pipe: File, messages: &'static [&'static str]) {
     let Some((first, rest)) = messages.split_first() else {
         return;
     };
     let delay = PIPE_EVERY.as_secs_f64();
-    let write_next = move |event_loop: &EventLoop| {
+    let write_next = move |event_loop: &SelectorEventLoop| {
         pipe.write_all(first.as_bytes())
             .expect("a pipe with a reader takes a short write");
         feed_pipe(event_loop, pipe, rest);
     };
     event_loop
         .call_later(delay, write_next)
-        .expect("a finite delay");
+        .expect("the loop is open");
 }
 
 /// Timer callbacks that write [`SOCKET_MESSAGE`] into `socket` at
 /// [`SOCKET_WRITE`], then close it at [`SOCKET_CLOSE`].
-fn feed_socket(event_loop: &EventLoop, mut socket: UnixStream) {
+fn feed_socket(event_loop: &SelectorEventLoop, mut socket: UnixStream) {
     let write_at = SOCKET_WRITE.as_secs_f64();
     let close_at = SOCKET_CLOSE.as_secs_f64();
-    let write = move |event_loop: &EventLoop| {
+    let write = move |event_loop: &SelectorEventLoop| {
         socket
             .write_all(SOCKET_MESSAGE.as_bytes())
             .expect("a socket with a reader takes a short write");
         event_loop
             .call_at(close_at, move |_| drop(socket))
-            .expect("a finite time");
+            .expect("the loop is open");
     };
-    event_loop.call_at(write_at, write).expect("a finite time");
+    event_loop
+        .call_at(write_at, write)
+        .expect("the loop is open");
 }
 
 /// A thread that writes into `pipe` a few times, then closes it: on the real
@@ -276,22 +313,22 @@ fn feed_pipe_from_a_thread(mut pipe: File) {
 /// [`DISK_READ`].
 pub fn read_readiness<C: Clock + Clone + 'static>(
     clock: C,
-    wait: impl Wait + 'static,
+    selector: impl Selector<Data = ReaderWriter> + 'static,
     out: &Transcript,
     timeline: &Timeline,
-) -> Result<(), LoopError> {
+) -> Result<(), ScenarioError> {
     out.say("Scenario 5: a ticker every 0.25 s, while coroutines read from a pipe, a socket");
     out.say("pair, /dev/urandom and a regular file, all in one thread");
-    let event_loop = SelectorLoop::new(clock.clone(), wait)?;
+    let event_loop = SelectorEventLoop::with_selector(clock.clone(), selector)?;
     event_loop.set_timeline(timeline.clone());
     let readers = Readers::default();
     let mut tasks = vec![task("ticker", |co| {
         ticker(co, TICK, readers.clone(), out.clone())
     })];
-    let reading = reading_tasks(&event_loop, clock, &readers, out).map_err(LoopError::Io)?;
+    let reading = reading_tasks(&event_loop, clock, &readers, out)?;
     tasks.extend(reading);
     for outcome in event_loop.gather(tasks)? {
-        outcome.map_err(LoopError::Io)?;
+        outcome?;
     }
     let found_ready = timeline
         .marks()
@@ -309,7 +346,7 @@ pub fn read_readiness<C: Clock + Clone + 'static>(
 /// Open what scenario 5 reads, start what writes into it, and make a reader
 /// task for each.
 fn reading_tasks<C: Clock + 'static>(
-    event_loop: &SelectorLoop,
+    event_loop: &SelectorEventLoop,
     clock: C,
     readers: &Readers,
     out: &Transcript,
@@ -325,34 +362,23 @@ fn reading_tasks<C: Clock + 'static>(
     // clock, so that the virtual run stays exact.
     let with_a_thread = !clock.is_virtual();
 
-    let (l, o) = (event_loop, out);
+    let o = out;
     let mut tasks = vec![
         readers.task("pipe", |co| {
-            print_until_end(co, l.clone(), "pipe", from_pipe, PIPE_CHUNK, o.clone())
+            print_until_end(co, "pipe", from_pipe, PIPE_CHUNK, o.clone())
         }),
         readers.task("socket", |co| {
-            print_until_end(
-                co,
-                l.clone(),
-                "socket",
-                from_socket,
-                SOCKET_CHUNK,
-                o.clone(),
-            )
+            print_until_end(co, "socket", from_socket, SOCKET_CHUNK, o.clone())
         }),
-        readers.task("urandom", |co| {
-            random_reader(co, l.clone(), random, o.clone())
-        }),
-        readers.task("file", |co| {
-            file_reader(co, l.clone(), file, clock, o.clone())
-        }),
+        readers.task("urandom", |co| random_reader(co, random, o.clone())),
+        readers.task("file", |co| file_reader(co, file, clock, o.clone())),
     ];
     if with_a_thread {
         let (from_thread, into_thread) = pipe()?;
         feed_pipe_from_a_thread(into_thread);
         let name = "thread pipe";
         tasks.push(readers.task(name, |co| {
-            print_until_end(co, l.clone(), name, from_thread, PIPE_CHUNK, o.clone())
+            print_until_end(co, name, from_thread, PIPE_CHUNK, o.clone())
         }));
     }
     Ok(tasks)
@@ -365,12 +391,12 @@ fn reading_tasks<C: Clock + 'static>(
 /// thread, on one loop.
 pub fn typing<R: Read + AsRawFd + 'static>(
     clock: impl Clock + 'static,
-    wait: impl Wait + 'static,
+    selector: impl Selector<Data = ReaderWriter> + 'static,
     input: R,
     out: &Transcript,
-) -> Result<(), LoopError> {
+) -> Result<(), ScenarioError> {
     out.say("Type a line and press Enter, while a ticker ticks every second; Ctrl-D ends.");
-    let event_loop = SelectorLoop::new(clock, wait)?;
+    let event_loop = SelectorEventLoop::with_selector(clock, selector)?;
     let readers = Readers::default();
     let every = Duration::from_secs(1);
     let tasks = vec![
@@ -378,18 +404,11 @@ pub fn typing<R: Read + AsRawFd + 'static>(
             ticker(co, every, readers.clone(), out.clone())
         }),
         readers.task("stdin", |co| {
-            print_until_end(
-                co,
-                event_loop.clone(),
-                "stdin",
-                input,
-                LINE_CHUNK,
-                out.clone(),
-            )
+            print_until_end(co, "stdin", input, LINE_CHUNK, out.clone())
         }),
     ];
     for outcome in event_loop.gather(tasks)? {
-        outcome.map_err(LoopError::Io)?;
+        outcome?;
     }
     Ok(())
 }

@@ -5,21 +5,46 @@
 //! the bitmaps from the registrations and then tests every bit: the cost
 //! grows with the number of descriptors watched, however few are ready. The
 //! bitmaps have a fixed size, `FD_SETSIZE` bits (1024 on Linux), so a
-//! descriptor numbered 1024 or more cannot be watched at all: [`Select`]
-//! refuses it at registration instead of corrupting memory later.
+//! descriptor numbered 1024 or more cannot be watched at all:
+//! [`SelectSelector`] refuses it at registration instead of corrupting
+//! memory later.
 
-use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use crate::selector::{Deadline, Interest, SelectorError, Wait, find_closed};
+use crate::selector::{Deadline, Interest, Keys, Selector, SelectorError, find_closed};
 
-/// The `select(2)` system call.
-#[derive(Debug, Default)]
-pub struct Select;
+/// Python's `selectors.SelectSelector`: a selector that waits in `select(2)`.
+#[derive(Debug)]
+pub struct SelectSelector<D = ()> {
+    keys: Keys<D>,
+}
 
-impl Wait for Select {
+impl<D> SelectSelector<D> {
+    /// A selector with nothing registered.
+    pub fn new() -> Self {
+        Self { keys: Keys::new() }
+    }
+}
+
+impl<D> Default for SelectSelector<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<D> Selector for SelectSelector<D> {
+    type Data = D;
+
+    fn keys(&self) -> &Keys<D> {
+        &self.keys
+    }
+
+    fn keys_mut(&mut self) -> &mut Keys<D> {
+        &mut self.keys
+    }
+
     fn check(&self, fd: RawFd) -> Result<(), SelectorError> {
         let limit = libc::FD_SETSIZE;
         match usize::try_from(fd) {
@@ -29,22 +54,23 @@ impl Wait for Select {
     }
 
     // ANCHOR: select
-    fn wait(
+    fn select(
         &mut self,
-        registered: &BTreeMap<RawFd, Interest>,
         timeout: Option<Duration>,
         ready: &mut Vec<(RawFd, Interest)>,
     ) -> Result<(), SelectorError> {
+        ready.clear();
+        let registered = &self.keys;
         let deadline = Deadline::after(timeout);
         let mut wait_for = timeout;
         loop {
             let mut readers = FdSet::new();
             let mut writers = FdSet::new();
-            for (&fd, interest) in registered {
-                if interest.read {
+            for (&fd, key) in registered {
+                if key.events.read {
                     readers.insert(fd);
                 }
-                if interest.write {
+                if key.events.write {
                     writers.insert(fd);
                 }
             }
@@ -65,12 +91,12 @@ impl Wait for Select {
                 )
             };
             if result >= 0 {
-                for (&fd, &interest) in registered {
+                for (&fd, key) in registered {
                     let found = Interest {
                         read: readers.contains(fd),
                         write: writers.contains(fd),
                     };
-                    let found = found.and(interest);
+                    let found = found.and(key.events);
                     if !found.is_empty() {
                         ready.push((fd, found));
                     }
@@ -113,7 +139,7 @@ impl FdSet {
         FdSet(set)
     }
 
-    /// `fd` must be below FD_SETSIZE, which `Select::check` ensured.
+    /// `fd` must be below FD_SETSIZE, which `SelectSelector::check` ensured.
     fn insert(&mut self, fd: RawFd) {
         // SAFETY: the set is initialised and `fd` is in range (see above).
         #[allow(unsafe_code)]

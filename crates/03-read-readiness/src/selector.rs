@@ -1,15 +1,15 @@
 //! A selector: which of these file descriptors can I read or write without
 //! blocking?
 //!
-//! Mirrors `_BaseSelectorImpl` in CPython's `selectors.py`: `register`,
-//! `modify`, `unregister` and `select(timeout)`, with the bookkeeping in one
-//! place and the system call left to each implementation ([`Select`] for
-//! `select(2)`, [`Poll`] for `poll(2)`). Both are level-triggered: a
-//! descriptor with unread data is reported again at every call, until the
-//! data is read.
+//! Mirrors `BaseSelector` and `_BaseSelectorImpl` in CPython's
+//! `selectors.py`: `register`, `modify`, `unregister`, `get_key` and
+//! `select(timeout)`, with the bookkeeping in one place and the system call
+//! left to each kind of selector ([`SelectSelector`] for `select(2)`,
+//! [`PollSelector`] for `poll(2)`). Both are level-triggered: a descriptor
+//! with unread data is reported again at every call, until the data is read.
 //!
-//! [`Select`]: crate::select::Select
-//! [`Poll`]: crate::poll::Poll
+//! [`SelectSelector`]: crate::select::SelectSelector
+//! [`PollSelector`]: crate::poll::PollSelector
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,8 +68,9 @@ pub enum SelectorError {
     BadDescriptor(RawFd),
     /// Registered with no interest at all: nothing could ever be reported.
     NoInterest(RawFd),
-    /// Another coroutine is already waiting to read this descriptor: a second
-    /// reader would replace the first, whose coroutine would never wake.
+    /// Another coroutine is already waiting on this descriptor for the same
+    /// thing: a second reader (or writer) would replace the first, whose
+    /// coroutine would never wake.
     Busy(RawFd),
     /// `select(2)` cannot watch descriptors at or above `FD_SETSIZE`.
     TooHigh {
@@ -78,6 +79,8 @@ pub enum SelectorError {
         /// The limit, `FD_SETSIZE` (1024 on Linux).
         limit: usize,
     },
+    /// The loop that owns the selector was closed.
+    Closed,
     /// The system call failed for another reason.
     Io(io::Error),
 }
@@ -98,7 +101,7 @@ impl fmt::Display for SelectorError {
             SelectorError::Busy(fd) => {
                 write!(
                     f,
-                    "another coroutine is already waiting to read file descriptor {fd}"
+                    "another coroutine is already waiting on file descriptor {fd}"
                 )
             }
             SelectorError::NoInterest(fd) => {
@@ -112,6 +115,7 @@ impl fmt::Display for SelectorError {
                 "file descriptor {fd} is too high for select(), which takes only 0 to {}; use poll",
                 limit - 1
             ),
+            SelectorError::Closed => write!(f, "the event loop is closed"),
             SelectorError::Io(error) => write!(f, "{error}"),
         }
     }
@@ -128,131 +132,136 @@ pub fn is_open(fd: RawFd) -> bool {
     flags != -1
 }
 
-// ANCHOR: wait
-/// The system call behind a selector: wait until one of the registered
-/// descriptors is ready, or the timeout passes.
-pub trait Wait {
-    /// Refuse descriptors this system call cannot watch.
-    fn check(&self, fd: RawFd) -> Result<(), SelectorError>;
-
-    /// Wait at most `timeout` (`None`: without limit) and append each ready
-    /// descriptor, with what it is ready for, to `ready`. Interrupted by a
-    /// signal (EINTR), it waits again for what is left of the timeout, as
-    /// Python does since PEP 475.
-    fn wait(
-        &mut self,
-        registered: &BTreeMap<RawFd, Interest>,
-        timeout: Option<Duration>,
-        ready: &mut Vec<(RawFd, Interest)>,
-    ) -> Result<(), SelectorError>;
+// ANCHOR: selector
+/// asyncio's `SelectorKey`: what a descriptor is watched for, and the data
+/// its owner keeps with it (asyncio's loop keeps the reader and the writer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorKey<D> {
+    /// What the descriptor is watched for.
+    pub events: Interest,
+    /// The owner's data.
+    pub data: D,
 }
 
-/// Registrations, and a system call to wait on them. Each registration
-/// carries `data` of the caller's choosing, as a `SelectorKey` does in
-/// Python: asyncio's loop keeps a descriptor's reader and writer there.
-pub struct Selector<W, D = ()> {
-    /// What the system call needs: descriptor and interest, in order.
-    registered: BTreeMap<RawFd, Interest>,
-    data: BTreeMap<RawFd, D>,
-    wait: W,
-}
-// ANCHOR_END: wait
+/// The registrations, by descriptor: asyncio's `_fd_to_key`.
+pub type Keys<D> = BTreeMap<RawFd, SelectorKey<D>>;
 
-impl<W: Wait, D> Selector<W, D> {
-    /// A selector with nothing registered, waiting with `wait`.
-    pub fn new(wait: W) -> Self {
-        Self {
-            registered: BTreeMap::new(),
-            data: BTreeMap::new(),
-            wait,
-        }
-    }
+/// Python's `selectors.BaseSelector`: register descriptors with what to
+/// watch them for, then ask which are ready. The bookkeeping is the same
+/// for every kind of selector (Python's `_BaseSelectorImpl`), so it is
+/// written once, here; each kind brings its system call: [`select`] for
+/// [`SelectSelector`], [`poll`] for [`PollSelector`].
+///
+/// [`select`]: Selector::select
+/// [`SelectSelector`]: crate::select::SelectSelector
+/// [`PollSelector`]: crate::poll::PollSelector
+pub trait Selector {
+    /// What the owner keeps with each descriptor.
+    type Data;
 
-    /// Watch `fd` for `interest`, keeping `data` with it.
-    pub fn register(
-        &mut self,
-        fd: RawFd,
-        interest: Interest,
-        data: D,
-    ) -> Result<(), SelectorError> {
-        if self.registered.contains_key(&fd) {
-            return Err(SelectorError::AlreadyRegistered(fd));
-        }
-        self.check(fd, interest)?;
-        self.registered.insert(fd, interest);
-        self.data.insert(fd, data);
+    /// The registrations.
+    fn keys(&self) -> &Keys<Self::Data>;
+
+    /// The registrations, to change them.
+    fn keys_mut(&mut self) -> &mut Keys<Self::Data>;
+
+    /// Refuse descriptors this kind of selector cannot watch.
+    fn check(&self, _fd: RawFd) -> Result<(), SelectorError> {
         Ok(())
     }
 
-    /// Watch `fd`, already registered, for `interest` instead.
-    pub fn modify(&mut self, fd: RawFd, interest: Interest) -> Result<(), SelectorError> {
-        if !self.registered.contains_key(&fd) {
+    /// Wait at most `timeout` (`None`: without limit) for registered
+    /// descriptors to be ready, and replace the contents of `ready` with
+    /// them, in descriptor order, each with what it is ready for. Interrupted
+    /// by a signal (EINTR), it waits again for what is left of the timeout,
+    /// as Python does since PEP 475.
+    fn select(
+        &mut self,
+        timeout: Option<Duration>,
+        ready: &mut Vec<(RawFd, Interest)>,
+    ) -> Result<(), SelectorError>;
+    // ANCHOR_END: selector
+
+    /// Watch `fd` for `events`, keeping `data` with it.
+    fn register(
+        &mut self,
+        fd: RawFd,
+        events: Interest,
+        data: Self::Data,
+    ) -> Result<(), SelectorError> {
+        if self.keys().contains_key(&fd) {
+            return Err(SelectorError::AlreadyRegistered(fd));
+        }
+        self.refuse_what_cannot_work(fd, events)?;
+        self.keys_mut().insert(fd, SelectorKey { events, data });
+        Ok(())
+    }
+
+    /// Watch `fd`, already registered, for `events` instead.
+    fn modify(&mut self, fd: RawFd, events: Interest) -> Result<(), SelectorError> {
+        if !self.keys().contains_key(&fd) {
             return Err(SelectorError::NotRegistered(fd));
         }
-        self.check(fd, interest)?;
-        self.registered.insert(fd, interest);
+        self.refuse_what_cannot_work(fd, events)?;
+        let key = self.keys_mut().get_mut(&fd).expect("registered");
+        key.events = events;
         Ok(())
     }
 
     /// Stop watching `fd`, and hand back its data. Works on a descriptor
     /// closed since it was registered: that is the usual order when a
     /// connection ends.
-    pub fn unregister(&mut self, fd: RawFd) -> Result<D, SelectorError> {
-        self.registered
-            .remove(&fd)
-            .and_then(|_| self.data.remove(&fd))
+    fn unregister(&mut self, fd: RawFd) -> Result<Self::Data, SelectorError> {
+        let key = self.keys_mut().remove(&fd);
+        key.map(|key| key.data)
             .ok_or(SelectorError::NotRegistered(fd))
     }
 
-    /// What `fd` is registered for, if it is.
-    pub fn interest(&self, fd: RawFd) -> Option<Interest> {
-        self.registered.get(&fd).copied()
+    /// asyncio's `get_key`: what `fd` is registered for, and its data.
+    fn get_key(&self, fd: RawFd) -> Option<&SelectorKey<Self::Data>> {
+        self.keys().get(&fd)
     }
 
-    /// The data registered with `fd`, if it is registered.
-    pub fn data(&self, fd: RawFd) -> Option<&D> {
-        self.data.get(&fd)
+    /// The same, to change the data.
+    fn get_key_mut(&mut self, fd: RawFd) -> Option<&mut SelectorKey<Self::Data>> {
+        self.keys_mut().get_mut(&fd)
     }
 
-    /// The data registered with `fd`, to change it.
-    pub fn data_mut(&mut self, fd: RawFd) -> Option<&mut D> {
-        self.data.get_mut(&fd)
-    }
-
-    /// The registered descriptors, in order.
-    pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        self.registered.keys().copied()
-    }
-
-    /// How many descriptors are registered.
-    pub fn len(&self) -> usize {
-        self.registered.len()
-    }
-
-    /// Whether none are.
-    pub fn is_empty(&self) -> bool {
-        self.registered.is_empty()
-    }
-
-    /// Wait at most `timeout` for registered descriptors to be ready; replace
-    /// the contents of `ready` with them, in descriptor order.
-    pub fn select(
-        &mut self,
-        timeout: Option<Duration>,
-        ready: &mut Vec<(RawFd, Interest)>,
-    ) -> Result<(), SelectorError> {
-        ready.clear();
-        self.wait.wait(&self.registered, timeout, ready)
-    }
-
-    fn check(&self, fd: RawFd, interest: Interest) -> Result<(), SelectorError> {
-        if interest.is_empty() {
+    /// Refuse a registration that could never be reported or never work.
+    fn refuse_what_cannot_work(&self, fd: RawFd, events: Interest) -> Result<(), SelectorError> {
+        if events.is_empty() {
             return Err(SelectorError::NoInterest(fd));
         }
         if fd < 0 || !is_open(fd) {
             return Err(SelectorError::BadDescriptor(fd));
         }
-        self.wait.check(fd)
+        self.check(fd)
+    }
+}
+
+/// A boxed selector is a selector, so that which kind to use can be chosen
+/// at run time (the demo's `--poll`).
+impl<S: Selector + ?Sized> Selector for Box<S> {
+    type Data = S::Data;
+
+    fn keys(&self) -> &Keys<S::Data> {
+        (**self).keys()
+    }
+
+    fn keys_mut(&mut self) -> &mut Keys<S::Data> {
+        (**self).keys_mut()
+    }
+
+    fn check(&self, fd: RawFd) -> Result<(), SelectorError> {
+        (**self).check(fd)
+    }
+
+    fn select(
+        &mut self,
+        timeout: Option<Duration>,
+        ready: &mut Vec<(RawFd, Interest)>,
+    ) -> Result<(), SelectorError> {
+        (**self).select(timeout, ready)
     }
 }
 
@@ -286,7 +295,7 @@ impl Deadline {
 
 /// After a failed wait: which registered descriptor was closed behind the
 /// selector's back? The kernel says only "a bad descriptor" (EBADF).
-pub(crate) fn find_closed(registered: &BTreeMap<RawFd, Interest>) -> SelectorError {
+pub(crate) fn find_closed<D>(registered: &Keys<D>) -> SelectorError {
     match registered.keys().find(|&&fd| !is_open(fd)) {
         Some(&fd) => SelectorError::BadDescriptor(fd),
         None => SelectorError::Io(io::Error::from_raw_os_error(libc::EBADF)),

@@ -12,9 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use stage03_read_readiness::Interest;
-use stage03_read_readiness::poll::Poll;
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::selector::{Selector, Wait};
+use stage03_read_readiness::{PollSelector, SelectSelector, Selector};
 
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
 
@@ -42,8 +40,7 @@ fn install_handler() {
 
 /// Wait 100 ms on a socket that never becomes ready, while another thread
 /// signals this one every 2 ms.
-fn wait_through_signals<W: Wait>(wait: W) {
-    let mut selector = Selector::new(wait);
+fn wait_through_signals(mut selector: impl Selector<Data = ()>) {
     let (ours, _theirs) = UnixStream::pair().unwrap();
     selector
         .register(ours.as_raw_fd(), Interest::READ, ())
@@ -95,6 +92,6 @@ fn wait_through_signals<W: Wait>(wait: W) {
 #[test]
 fn select_and_poll_wait_out_their_timeout_through_signals() {
     install_handler();
-    wait_through_signals(Select);
-    wait_through_signals(Poll::default());
+    wait_through_signals(SelectSelector::new());
+    wait_through_signals(PollSelector::new());
 }

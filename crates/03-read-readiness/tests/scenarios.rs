@@ -20,11 +20,12 @@ use std::time::Duration;
 use stage01_generator_loop::{AsyncCoroutine, Clock, VirtualClock, Yielder};
 
 use stage03_read_readiness::events::fd_ready_mark;
-use stage03_read_readiness::poll::Poll;
 use stage03_read_readiness::scenarios::{self, pipe};
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::selector::Wait;
-use stage03_read_readiness::{IoEvent, SelectorError, SelectorLoop, read};
+use stage03_read_readiness::selector_events::ReaderWriter;
+use stage03_read_readiness::{
+    IoEvent, PollSelector, SelectSelector, Selector, SelectorError, SelectorEventLoop,
+    SelectorEvents, read,
+};
 
 /// What the test coroutines return: what they read, or why they could not.
 type Body = Pin<Box<dyn Future<Output = io::Result<Vec<u8>>>>>;
@@ -50,23 +51,24 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     DESCRIPTORS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn virtual_loop() -> (SelectorLoop, VirtualClock) {
+fn virtual_loop() -> (SelectorEventLoop, VirtualClock) {
     let clock = VirtualClock::new();
-    let event_loop = SelectorLoop::new(clock.clone(), Poll::default()).unwrap();
+    let event_loop = SelectorEventLoop::with_selector(clock.clone(), PollSelector::new()).unwrap();
     (event_loop, clock)
 }
 
 /// Scenario 5 on the virtual clock with `wait`: its transcript and timeline.
-fn scenario_5(wait: impl Wait + 'static) -> (Transcript, Timeline) {
+fn scenario_5(selector: impl Selector<Data = ReaderWriter> + 'static) -> (Transcript, Timeline) {
     let (out, timeline) = (Transcript::new(), Timeline::new());
-    scenarios::read_readiness(VirtualClock::new(), wait, &out, &timeline).expect("scenario 5 runs");
+    scenarios::read_readiness(VirtualClock::new(), selector, &out, &timeline)
+        .expect("scenario 5 runs");
     (out, timeline)
 }
 
 #[test]
 fn scenario_5_on_the_virtual_clock_has_exact_times() {
     let _lock = one_at_a_time();
-    let (out, _) = scenario_5(Select);
+    let (out, _) = scenario_5(SelectSelector::new());
     let expected = [
         "Scenario 5: a ticker every 0.25 s, while coroutines read from a pipe, a socket",
         "pair, /dev/urandom and a regular file, all in one thread",
@@ -103,8 +105,8 @@ fn scenario_5_on_the_virtual_clock_has_exact_times() {
 #[test]
 fn select_and_poll_run_scenario_5_alike() {
     let _lock = one_at_a_time();
-    let (with_select, select_timeline) = scenario_5(Select);
-    let (with_poll, poll_timeline) = scenario_5(Poll::default());
+    let (with_select, select_timeline) = scenario_5(SelectSelector::new());
+    let (with_poll, poll_timeline) = scenario_5(PollSelector::new());
     assert_eq!(with_select.lines(), with_poll.lines());
     assert_eq!(select_timeline.marks(), poll_timeline.marks());
 }
@@ -112,7 +114,7 @@ fn select_and_poll_run_scenario_5_alike() {
 #[test]
 fn the_timeline_of_scenario_5_marks_every_descriptor_found_ready() {
     let _lock = one_at_a_time();
-    let (_, timeline) = scenario_5(Poll::default());
+    let (_, timeline) = scenario_5(PollSelector::new());
     let ready = timeline
         .marks()
         .into_iter()
@@ -145,11 +147,10 @@ fn an_always_ready_reader_does_not_starve_a_timer() {
             ));
         })
         .unwrap();
-    let reader_loop = event_loop.clone();
     let reader = task(move |co| async move {
         let mut zeros = File::open("/dev/zero")?;
         for _ in 0..1000 {
-            read(&co, &reader_loop, &mut zeros, 64).await?;
+            read(&co, &mut zeros, 64).await?;
             *reads.borrow_mut() += 1;
             clock.advance(Duration::from_millis(1));
         }
@@ -173,11 +174,10 @@ fn the_end_of_a_file_reads_as_nothing_and_stays_ready() {
     let (mut from_pipe, mut into_pipe) = pipe().unwrap();
     into_pipe.write_all(b"last words").unwrap();
     drop(into_pipe);
-    let reader_loop = event_loop.clone();
     let reader = task(move |co| async move {
         let mut seen = Vec::new();
         for _ in 0..3 {
-            let data = read(&co, &reader_loop, &mut from_pipe, 64).await?;
+            let data = read(&co, &mut from_pipe, 64).await?;
             seen.push(String::from_utf8_lossy(&data).into_owned());
         }
         Ok(seen.join("|").into_bytes())
@@ -195,10 +195,9 @@ fn a_socket_closed_at_the_other_end_reads_as_its_end() {
     let (ours, theirs) = UnixStream::pair().unwrap();
     ours.set_nonblocking(true).unwrap();
     event_loop.call_later(0.5, move |_| drop(theirs)).unwrap();
-    let reader_loop = event_loop.clone();
     let reader = task(move |co| async move {
         let mut ours = ours;
-        let data = read(&co, &reader_loop, &mut ours, 64).await?;
+        let data = read(&co, &mut ours, 64).await?;
         assert_eq!(co.now(), Duration::from_millis(500));
         Ok(data)
     });
@@ -231,8 +230,7 @@ impl AsRawFd for NeverOpen {
 fn a_read_of_a_bad_descriptor_reports_the_operating_systems_error() {
     let _lock = one_at_a_time();
     let (event_loop, _) = virtual_loop();
-    let reader_loop = event_loop.clone();
-    let reader = task(move |co| async move { read(&co, &reader_loop, &mut NeverOpen, 64).await });
+    let reader = task(move |co| async move { read(&co, &mut NeverOpen, 64).await });
     let outcome = event_loop.run_until_complete("reader", reader).unwrap();
     let error = outcome.expect_err("descriptor -1 cannot be read");
     assert_eq!(error.raw_os_error(), Some(libc::EBADF), "{error}");
@@ -273,20 +271,22 @@ fn a_read_that_would_block_after_all_waits_again() {
     event_loop
         .call_later(0.1, move |event_loop| {
             theirs.write_all(b"s").unwrap();
-            event_loop.call_soon(move |_| {
-                let mut byte = [0];
-                thief.read_exact(&mut byte).unwrap();
-                thief_log.say(format!("stolen: {}", byte[0] as char));
-            });
+            event_loop
+                .call_soon(move |_| {
+                    let mut byte = [0];
+                    thief.read_exact(&mut byte).unwrap();
+                    thief_log.say(format!("stolen: {}", byte[0] as char));
+                })
+                .unwrap();
             event_loop
                 .call_later(0.1, move |_| theirs.write_all(b"x").unwrap())
                 .unwrap();
         })
         .unwrap();
-    let (reader_loop, reader_log) = (event_loop.clone(), log.clone());
+    let reader_log = log.clone();
     let reader = task(move |co| async move {
         let mut socket = socket;
-        let data = read(&co, &reader_loop, &mut socket, 64).await?;
+        let data = read(&co, &mut socket, 64).await?;
         let at = co.now().as_secs_f64();
         reader_log.say(format!("read at {at}: {}", String::from_utf8_lossy(&data)));
         Ok(data)
@@ -312,8 +312,8 @@ fn a_second_coroutine_waiting_on_the_same_descriptor_is_told_so() {
         .call_later(0.5, move |_| theirs.write_all(b"hello").unwrap())
         .unwrap();
     let readers = ["first", "second"].map(|name| {
-        let (reader_loop, mut socket) = (event_loop.clone(), socket.clone());
-        let body = task(move |co| async move { read(&co, &reader_loop, &mut socket, 64).await });
+        let mut socket = socket.clone();
+        let body = task(move |co| async move { read(&co, &mut socket, 64).await });
         (name.to_string(), body)
     });
     let [first, second] = event_loop
@@ -337,7 +337,7 @@ fn typed_lines_are_read_while_the_ticker_ticks() {
     drop(into_pipe);
     let out = Transcript::new();
     let clock = VirtualClock::new();
-    scenarios::typing(clock.clone(), Select, from_pipe, &out).unwrap();
+    scenarios::typing(clock.clone(), SelectSelector::new(), from_pipe, &out).unwrap();
     assert_eq!(
         out.lines(),
         [

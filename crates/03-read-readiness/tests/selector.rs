@@ -12,10 +12,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use stage03_read_readiness::poll::Poll;
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::selector::{Selector, Wait};
 use stage03_read_readiness::{Interest, SelectorError};
+use stage03_read_readiness::{PollSelector, SelectSelector, Selector};
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static DESCRIPTORS: Mutex<()> = Mutex::new(());
@@ -23,16 +21,19 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 }
 
 /// What one `select` with no waiting reports.
-fn ready_now<W: Wait, D>(selector: &mut Selector<W, D>) -> Vec<(RawFd, Interest)> {
+fn ready_now(selector: &mut impl Selector) -> Vec<(RawFd, Interest)> {
     let mut ready = Vec::new();
     selector.select(Some(Duration::ZERO), &mut ready).unwrap();
     ready
 }
 
-/// Run `check` on a `Select` selector and on a `Poll` one.
-fn for_both(check: impl Fn(&mut dyn FnMut() -> Selector<Box<dyn Wait>>)) {
-    check(&mut || Selector::new(Box::new(Select) as Box<dyn Wait>));
-    check(&mut || Selector::new(Box::new(Poll::default()) as Box<dyn Wait>));
+/// A selector of either kind, chosen at run time.
+type AnySelector = Box<dyn Selector<Data = ()>>;
+
+/// Run `check` on a `SelectSelector` and on a `PollSelector`.
+fn for_both(check: impl Fn(&mut dyn FnMut() -> AnySelector)) {
+    check(&mut || Box::new(SelectSelector::new()) as AnySelector);
+    check(&mut || Box::new(PollSelector::new()) as AnySelector);
 }
 
 #[test]
@@ -171,7 +172,7 @@ fn registration_mistakes_are_refused_by_name() {
             Err(SelectorError::NoInterest(_))
         ));
         selector.unregister(fd).unwrap();
-        assert!(selector.is_empty());
+        assert!(selector.keys().is_empty());
     });
 }
 
@@ -222,12 +223,12 @@ fn select_refuses_descriptors_past_fd_setsize_and_poll_takes_them() {
             break fd;
         }
     };
-    let mut select = Selector::new(Select);
+    let mut select = SelectSelector::new();
     let error = select.register(high, Interest::READ, ()).unwrap_err();
     assert!(matches!(error, SelectorError::TooHigh { fd, limit: 1024 } if fd == high));
     assert!(error.to_string().contains("use poll"), "{error}");
 
-    let mut poll = Selector::new(Poll::default());
+    let mut poll = PollSelector::new();
     poll.register(high, Interest::READ, ()).unwrap();
     assert_eq!(ready_now(&mut poll), [(high, Interest::READ)]);
 }
@@ -235,7 +236,7 @@ fn select_refuses_descriptors_past_fd_setsize_and_poll_takes_them() {
 #[test]
 fn each_registration_keeps_its_data_until_unregistered() {
     let _lock = one_at_a_time();
-    let mut selector: Selector<Poll, &str> = Selector::new(Poll::default());
+    let mut selector: PollSelector<&str> = PollSelector::new();
     let (ours, mut theirs) = UnixStream::pair().unwrap();
     let fd = ours.as_raw_fd();
     selector.register(fd, Interest::READ, "the reader").unwrap();
@@ -243,13 +244,12 @@ fn each_registration_keeps_its_data_until_unregistered() {
     // What the loop does with a ready descriptor: look up what it registered.
     let ready = ready_now(&mut selector);
     assert_eq!(ready, [(fd, Interest::READ)]);
-    assert_eq!(selector.data(ready[0].0), Some(&"the reader"));
+    let key = selector.get_key(ready[0].0).expect("registered");
+    assert_eq!(key.data, "the reader");
     selector.modify(fd, Interest::BOTH).unwrap();
-    assert_eq!(
-        selector.data(fd),
-        Some(&"the reader"),
-        "modify keeps the data"
-    );
+    let key = selector.get_key(fd).expect("registered");
+    assert_eq!(key.events, Interest::BOTH);
+    assert_eq!(key.data, "the reader", "modify keeps the data");
     assert_eq!(selector.unregister(fd).unwrap(), "the reader");
-    assert_eq!(selector.data(fd), None);
+    assert!(selector.get_key(fd).is_none());
 }

@@ -15,26 +15,32 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::panic::Location;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use stage02_timed_events::{EventLoop, Ready};
+use stage02_timed_events::{Callback, Handle, LoopError};
 
-/// A callback sent from another thread.
+use crate::selector_events::{SelectorEventLoop, SelectorPoller};
+
+/// A callback sent from another thread, and where it was sent from.
 type Sent = (
-    Box<dyn FnOnce(&EventLoop) + Send>,
+    Box<dyn FnOnce(&SelectorEventLoop) + Send>,
     &'static Location<'static>,
 );
 
-/// The two ends of the wake-up channel and the queue of sent callbacks.
-pub(crate) struct Wakeup {
-    /// The end the loop watches for readability.
+/// The loop's end of the channel: the socket it watches.
+pub(crate) struct SelfPipe {
     receiver: UnixStream,
     shared: Arc<Shared>,
 }
 
+/// What the loop and every [`Remote`] share: `None` once the loop is closed.
 struct Shared {
+    open: Mutex<Option<Open>>,
+}
+
+struct Open {
     sender: UnixStream,
-    queue: Mutex<VecDeque<Sent>>,
+    queue: VecDeque<Sent>,
 }
 
 // ANCHOR: remote
@@ -47,37 +53,47 @@ pub struct Remote {
 
 impl Remote {
     /// Run `callback` on the loop's thread, in the loop's next iteration,
-    /// waking the loop if it is waiting.
+    /// waking the loop if it is waiting. [`LoopError::Closed`] (asyncio's
+    /// "Event loop is closed") if the loop was closed or dropped; the
+    /// callback is then dropped here.
     #[track_caller]
-    pub fn call_soon_threadsafe(&self, callback: impl FnOnce(&EventLoop) + Send + 'static) {
-        let sent: Sent = (Box::new(callback), Location::caller());
-        let mut queue = self
-            .shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        queue.push_back(sent);
-        drop(queue);
+    pub fn call_soon_threadsafe(
+        &self,
+        callback: impl FnOnce(&SelectorEventLoop) + Send + 'static,
+    ) -> Result<(), LoopError> {
+        let mut open = self.shared.lock();
+        let Some(open) = open.as_mut() else {
+            return Err(LoopError::Closed);
+        };
+        open.queue
+            .push_back((Box::new(callback), Location::caller()));
         // A full socket already holds a wake-up byte the loop has not read:
-        // one more would say nothing new, so "would block" is fine here.
-        match (&self.shared.sender).write(&[1]) {
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(error) => panic!("cannot wake the event loop: {error}"),
-        }
+        // one more would say nothing new, so "would block" is fine. The
+        // sender is open while the loop is, so nothing else can fail here.
+        let _ = (&open.sender).write(&[1]);
+        Ok(())
     }
 }
 // ANCHOR_END: remote
 
-impl Wakeup {
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SelfPipe {
     /// A fresh channel, both ends non-blocking.
     pub(crate) fn new() -> io::Result<Self> {
         let (receiver, sender) = UnixStream::pair()?;
         receiver.set_nonblocking(true)?;
         sender.set_nonblocking(true)?;
-        let shared = Arc::new(Shared {
+        let open = Open {
             sender,
-            queue: Mutex::new(VecDeque::new()),
+            queue: VecDeque::new(),
+        };
+        let shared = Arc::new(Shared {
+            open: Mutex::new(Some(open)),
         });
         Ok(Self { receiver, shared })
     }
@@ -100,8 +116,9 @@ impl Wakeup {
         Arc::strong_count(&self.shared) > 1
     }
 
-    /// Read the wake-up bytes, then hand over every callback sent so far.
-    pub(crate) fn drain(&self, ready: &mut Vec<Ready>) {
+    /// Read the wake-up bytes, then hand every callback sent so far to the
+    /// ready queue, as a handle.
+    pub(crate) fn drain(&self, ready: &mut VecDeque<Handle<SelectorPoller>>) {
         // Stop at the first read that does not fill the buffer, rather than
         // read again until "would block" as CPython's `_read_from_self` does:
         // that last read is a system call that finds nothing. A byte written
@@ -110,16 +127,23 @@ impl Wakeup {
         // after the bytes, so no callback waits for a wake-up already read.
         let mut bytes = [0; 64];
         while matches!((&self.receiver).read(&mut bytes), Ok(n) if n == bytes.len()) {}
-        let mut queue = self
-            .shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for (callback, registered_at) in queue.drain(..) {
-            ready.push(Ready {
-                callback,
-                registered_at,
-            });
-        }
+        let sent: Vec<Sent> = match self.shared.lock().as_mut() {
+            Some(open) => open.queue.drain(..).collect(),
+            None => Vec::new(),
+        };
+        ready.extend(sent.into_iter().map(handle));
     }
+
+    /// The loop is closing: refuse every later call, close the sending end,
+    /// and hand back what was sent and never run, for the loop to drop.
+    pub(crate) fn close(&self) -> Vec<Handle<SelectorPoller>> {
+        let open = self.shared.lock().take();
+        let queue = open.map(|open| open.queue).unwrap_or_default();
+        queue.into_iter().map(handle).collect()
+    }
+}
+
+/// A sent callback, as a handle the loop can run or drop.
+fn handle((callback, sent_at): Sent) -> Handle<SelectorPoller> {
+    Handle::new(Callback::Once(callback), sent_at)
 }

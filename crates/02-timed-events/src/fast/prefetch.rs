@@ -2,14 +2,14 @@
 //!
 //! asyncio has nothing like this (CPython gives Python code no say over the
 //! cache); it is here for the million-timer benchmark of chapter 2. Timers
-//! fire in time order, but their callbacks sit in the loop's table in the
-//! order they were scheduled, so each timer that fires reads a slot far from
-//! the last one: a cache miss, a wait of a hundred nanoseconds or more. The
-//! loop knows which timers come next ([`RadixHeap::upcoming`]), so it can
-//! start those reads a few iterations early, and the misses overlap with
-//! useful work instead of stalling it.
+//! fire in time order, but their handles sit in memory in the order they
+//! were made, so each timer that fires reads memory far from the last one: a
+//! cache miss, a wait of a hundred nanoseconds or more. The fast schedule
+//! knows which timers come next ([`RadixHeap::upcoming`]), so it can start
+//! those reads a few timers early, and the misses overlap with useful work
+//! instead of stalling it.
 //!
-//! [`RadixHeap::upcoming`]: crate::timer_queue::RadixHeap::upcoming
+//! [`RadixHeap::upcoming`]: super::RadixHeap::upcoming
 
 // ANCHOR: prefetch
 /// Start loading the cache line that holds `value`, without waiting for it.

@@ -11,17 +11,15 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::{RealClock, VirtualClock};
-use stage02_timed_events::event_loop::LoopError;
-use stage03_read_readiness::poll::Poll;
-use stage03_read_readiness::select::Select;
-use stage03_read_readiness::{SelectorError, SelectorLoop};
+use stage02_timed_events::LoopError;
+use stage03_read_readiness::{
+    PollSelector, SelectSelector, SelectorError, SelectorEventLoop, SelectorEvents,
+};
 
-fn virtual_loop() -> (SelectorLoop, VirtualClock) {
+fn virtual_loop() -> (SelectorEventLoop, VirtualClock) {
     let clock = VirtualClock::new();
-    (
-        SelectorLoop::new(clock.clone(), Poll::default()).unwrap(),
-        clock,
-    )
+    let event_loop = SelectorEventLoop::with_selector(clock.clone(), PollSelector::new());
+    (event_loop.unwrap(), clock)
 }
 
 #[test]
@@ -167,14 +165,19 @@ fn with_nothing_to_watch_and_nobody_to_wake_it_the_loop_says_so() {
 fn another_thread_wakes_a_loop_waiting_with_no_timeout() {
     // Real clock, nothing scheduled, nothing watched: the loop waits in
     // select() with no timeout at all until the other thread's call arrives.
-    let event_loop = SelectorLoop::new(RealClock::new(), Select).unwrap();
-    let remote = event_loop.remote();
+    let event_loop = SelectorEventLoop::with_selector(RealClock::new(), SelectSelector::new());
+    let event_loop = event_loop.unwrap();
+    let remote = event_loop.remote().unwrap();
     let log = Transcript::new();
     let worker = std::thread::spawn(move || {
-        remote.call_soon_threadsafe(|event_loop| event_loop.stop());
+        remote
+            .call_soon_threadsafe(|event_loop| event_loop.stop())
+            .unwrap();
     });
     let started = log.clone();
-    event_loop.call_soon(move |_| started.say("loop running"));
+    event_loop
+        .call_soon(move |_| started.say("loop running"))
+        .unwrap();
     event_loop.run_forever().unwrap();
     worker.join().unwrap();
     assert_eq!(log.lines(), ["loop running"]);
@@ -183,14 +186,18 @@ fn another_thread_wakes_a_loop_waiting_with_no_timeout() {
 #[test]
 fn calls_from_other_threads_run_in_the_order_they_were_sent() {
     let (event_loop, _) = virtual_loop();
-    let remote = event_loop.remote();
+    let remote = event_loop.remote().unwrap();
     let (sender, receiver) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || {
         for n in 0..5 {
             let sender = sender.clone();
-            remote.call_soon_threadsafe(move |_| sender.send(n).unwrap());
+            remote
+                .call_soon_threadsafe(move |_| sender.send(n).unwrap())
+                .unwrap();
         }
-        remote.call_soon_threadsafe(|event_loop| event_loop.stop());
+        remote
+            .call_soon_threadsafe(|event_loop| event_loop.stop())
+            .unwrap();
     });
     worker.join().unwrap();
     event_loop.run_forever().unwrap();

@@ -1,0 +1,171 @@
+//! A loop's end: `close`, dropping the loop's owner with work pending, and a
+//! loop used after it ended; and the running loop, as code on the loop finds
+//! it. Every test runs on the textbook loop and on the fast one.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use stage01_generator_loop::{Clock, VirtualClock};
+use stage02_timed_events::fast::with_each_schedule;
+use stage02_timed_events::{EventLoop, LoopError, Sleeper, get_running_loop};
+
+/// A virtual clock that counts, when it is dropped, one more loop freed:
+/// a loop owns its clock, so the clock goes when the loop's memory does.
+struct CountingClock {
+    clock: VirtualClock,
+    freed: Rc<Cell<usize>>,
+}
+
+impl Clock for CountingClock {
+    fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        self.clock.sleep(duration);
+    }
+
+    fn is_virtual(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for CountingClock {
+    fn drop(&mut self) {
+        self.freed.set(self.freed.get() + 1);
+    }
+}
+
+/// Something a callback captures, to see when the callback is dropped.
+fn capture() -> (Rc<()>, Rc<()>) {
+    let kept = Rc::new(());
+    (kept.clone(), kept)
+}
+
+fn each_loop(test: impl Fn(EventLoop)) {
+    with_each_schedule(|schedule| {
+        test(EventLoop::with_schedule(
+            VirtualClock::new(),
+            Sleeper,
+            schedule,
+        ))
+    });
+}
+
+#[test]
+fn close_drops_everything_pending_and_the_loop_refuses_what_comes_after() {
+    each_loop(|event_loop| {
+        let (soon, soon_seen) = capture();
+        let (timer, timer_seen) = capture();
+        let handle = event_loop.call_soon(move |_| drop(soon)).unwrap();
+        event_loop.call_later(5.0, move |_| drop(timer)).unwrap();
+
+        event_loop.close().unwrap();
+        assert_eq!(Rc::strong_count(&soon_seen), 1, "the callback was dropped");
+        assert_eq!(Rc::strong_count(&timer_seen), 1, "the timer was dropped");
+        assert!(handle.cancelled(), "a handle kept by the caller says so");
+        assert!(event_loop.is_closed());
+        assert_eq!(event_loop.scheduled_count(), 0);
+
+        assert!(matches!(
+            event_loop.call_soon(|_| {}),
+            Err(LoopError::Closed)
+        ));
+        assert!(matches!(
+            event_loop.call_later(1.0, |_| {}),
+            Err(LoopError::Closed)
+        ));
+        assert!(matches!(event_loop.run_forever(), Err(LoopError::Closed)));
+        assert!(matches!(event_loop.run_once(), Err(LoopError::Closed)));
+        assert_eq!(LoopError::Closed.to_string(), "the event loop is closed");
+        event_loop.close().unwrap(); // twice: nothing more to do
+    });
+}
+
+#[test]
+fn close_is_refused_while_the_loop_runs() {
+    each_loop(|event_loop| {
+        let refused = Rc::new(Cell::new(false));
+        let seen = refused.clone();
+        event_loop
+            .call_soon(move |event_loop| {
+                seen.set(matches!(
+                    event_loop.close(),
+                    Err(LoopError::CloseWhileRunning)
+                ));
+                event_loop.stop();
+            })
+            .unwrap();
+        event_loop.run_forever().unwrap();
+        assert!(refused.get());
+        assert!(!event_loop.is_closed());
+    });
+}
+
+#[test]
+fn dropping_loops_with_pending_work_that_holds_them_frees_them_all() {
+    // Each loop has a timer, a ready callback and an exception handler, each
+    // holding a clone of the loop: a cycle that only closing can break.
+    let freed = Rc::new(Cell::new(0));
+    let (captured, seen) = capture();
+    for _ in 0..1_000 {
+        let clock = CountingClock {
+            clock: VirtualClock::new(),
+            freed: freed.clone(),
+        };
+        let event_loop = EventLoop::new(clock);
+        let (clone, kept) = (event_loop.clone(), captured.clone());
+        event_loop
+            .call_later(10.0, move |_| drop((clone, kept)))
+            .unwrap();
+        let clone = event_loop.clone();
+        event_loop.call_soon(move |_| drop(clone)).unwrap();
+        let clone = event_loop.clone();
+        event_loop.set_exception_handler(move |_, _| {
+            let _ = &clone;
+        });
+    }
+    assert_eq!(freed.get(), 1_000, "every loop was freed");
+    assert_eq!(Rc::strong_count(&seen), 2, "every callback was dropped");
+    drop(captured);
+}
+
+#[test]
+fn a_clone_that_outlives_the_owner_finds_the_loop_closed() {
+    let event_loop = EventLoop::new(VirtualClock::new());
+    let clone = event_loop.clone();
+    drop(clone.clone()); // dropping a clone closes nothing
+    assert!(!event_loop.is_closed());
+    drop(event_loop);
+    assert!(clone.is_closed());
+    assert!(matches!(clone.call_soon(|_| {}), Err(LoopError::Closed)));
+}
+
+#[test]
+fn code_on_the_loop_finds_it_running_and_code_elsewhere_does_not() {
+    each_loop(|event_loop| {
+        assert!(matches!(
+            get_running_loop::<Sleeper>(),
+            Err(LoopError::NoRunningLoop)
+        ));
+        let found = Rc::new(Cell::new(false));
+        let seen = found.clone();
+        event_loop
+            .call_soon(move |_| {
+                // No loop was handed in: ask for the running one.
+                let running = get_running_loop::<Sleeper>().expect("a loop is running");
+                running
+                    .call_later(1.0, move |event_loop| {
+                        seen.set(true);
+                        event_loop.stop();
+                    })
+                    .unwrap();
+            })
+            .unwrap();
+        event_loop.run_forever().unwrap();
+        assert!(found.get());
+        assert_eq!(event_loop.time(), 1.0);
+        assert!(get_running_loop::<Sleeper>().is_err(), "none after the run");
+    });
+}
