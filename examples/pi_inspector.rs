@@ -12,6 +12,7 @@
 mod pi;
 
 use demo_support::Transcript;
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use std::cell::Cell;
 use std::process::ExitCode;
 use std::rc::Rc;

@@ -9,14 +9,15 @@
 mod common;
 
 use demo_support::{Timeline, Transcript};
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use stage01_generator_loop::{AsyncCoroutine, Coroutine, VirtualClock, Yielder};
-use stage02_timed_events::fast::with_each_schedule;
+use stage02_timed_events::fast::{FastEventLoop, on_both_loops};
 use stage02_timed_events::scenarios::{concurrency_arithmetic, timed_events};
 use stage02_timed_events::seconds::to_duration;
-use stage02_timed_events::{EventLoop, SleepUntil, Sleeper, sleep, spawn};
+use stage02_timed_events::{EventLoop, SleepUntil, sleep, spawn};
 
 /// Every section the Python script prints, each compared by one test below.
 const SECTIONS: [&str; 10] = [
@@ -68,28 +69,37 @@ fn assert_section_matches(name: &str, rust: &Transcript) {
 /// Run `case` on a fresh loop on a virtual clock, with a transcript for
 /// what it prints, once with each schedule (the textbook loop and the fast
 /// one), and compare each run with section `name` of the Python trace.
-fn on_each_loop(name: &str, case: impl Fn(&EventLoop, &Transcript)) {
-    with_each_schedule(|schedule| {
-        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
-        let out = Transcript::new();
-        case(&event_loop, &out);
-        assert_section_matches(name, &out);
-    });
+fn on_each_loop(
+    name: &str,
+    textbook: fn(&EventLoop, &Transcript),
+    fast: fn(&FastEventLoop, &Transcript),
+) {
+    let (textbook_out, fast_out) = (Transcript::new(), Transcript::new());
+    on_both_loops(
+        |event_loop, _| textbook(&event_loop, &textbook_out),
+        |event_loop, _| fast(&event_loop, &fast_out),
+    );
+    assert_section_matches(name, &textbook_out);
+    assert_section_matches(name, &fast_out);
 }
 
 /// The Python script's `stamp`: the loop's time, to the millisecond.
-fn stamp(event_loop: &EventLoop, out: &Transcript, text: &str) {
+fn stamp(event_loop: &impl AbstractEventLoop, out: &Transcript, text: &str) {
     out.at(to_duration(event_loop.now()), text);
 }
 
 /// The Python script's `stamp_iteration`: which iteration is running, too.
-fn stamp_iteration(event_loop: &EventLoop, out: &Transcript, text: &str) {
+fn stamp_iteration(event_loop: &impl AbstractEventLoop, out: &Transcript, text: &str) {
     let iteration = event_loop.iterations();
     stamp(event_loop, out, &format!("iteration {iteration}: {text}"));
 }
 
 /// A callback that stamps `text` (with the iteration, if `iteration`).
-fn stamper(out: &Transcript, text: &str, iteration: bool) -> impl FnOnce(&EventLoop) + 'static {
+fn stamper<L: AbstractEventLoop>(
+    out: &Transcript,
+    text: &str,
+    iteration: bool,
+) -> impl FnOnce(&L) + 'static {
     let (out, text) = (out.clone(), text.to_string());
     move |event_loop| {
         if iteration {
@@ -114,7 +124,7 @@ fn python_prints_exactly_the_sections_compared_here() {
 /// waits for the next iteration.
 #[test]
 fn call_soon_is_fifo_and_new_callbacks_wait_for_the_next_iteration() {
-    on_each_loop("call_soon_fifo", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         for (name, then) in [("a", Some("d")), ("b", None), ("c", Some("e"))] {
             let out = out.clone();
             event_loop
@@ -130,45 +140,48 @@ fn call_soon_is_fifo_and_new_callbacks_wait_for_the_next_iteration() {
         }
         event_loop
             .call_soon(|event_loop| {
-                event_loop.call_soon(EventLoop::stop).unwrap();
+                event_loop.call_soon(L::stop).unwrap();
             })
             .unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_each_loop("call_soon_fifo", case, case);
 }
 
 /// Timers scheduled in a scrambled order run in the order of their times.
 #[test]
 fn call_later_runs_timers_by_time() {
-    on_each_loop("call_later_order", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         for delay in [0.3, 0.1, 0.5, 0.2, 0.4] {
             let text = format!("call_later({delay})");
             event_loop
                 .call_later(delay, stamper(out, &text, false))
                 .unwrap();
         }
-        event_loop.call_later(0.6, EventLoop::stop).unwrap();
+        event_loop.call_later(0.6, L::stop).unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_each_loop("call_later_order", case, case);
 }
 
 /// Timers set one after another with the same delay run in that order.
 #[test]
 fn equal_delays_run_fifo() {
-    on_each_loop("equal_delays_fifo", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         for n in 1..=6 {
             let text = format!("timer {n}");
             event_loop
                 .call_later(0.2, stamper(out, &text, false))
                 .unwrap();
         }
-        event_loop.call_later(0.3, EventLoop::stop).unwrap();
+        event_loop.call_later(0.3, L::stop).unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_each_loop("equal_delays_fifo", case, case);
 }
 
-fn ping(
-    event_loop: &EventLoop,
+fn ping<L: AbstractEventLoop>(
+    event_loop: &L,
     out: &Transcript,
     name: &'static str,
 ) -> impl Coroutine<Yield = SleepUntil, Output = ()> + 'static {
@@ -185,17 +198,18 @@ fn ping(
 /// one iteration per step.
 #[test]
 fn sleep_zero_yields_exactly_once() {
-    on_each_loop("sleep0_interleaves", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         let pings = ["a", "b"].map(|name| (name.to_string(), ping(event_loop, out, name)));
         event_loop.gather(pings.into()).unwrap();
-    });
+    }
+    on_each_loop("sleep0_interleaves", case, case);
 }
 
 /// A negative delay is due at once: it runs in the next iteration, before a
 /// zero-delay timer set just before it, whose time is later.
 #[test]
 fn a_negative_delay_runs_next_iteration_before_a_zero_delay() {
-    on_each_loop("negative_delay", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         let start = out.clone();
         event_loop
             .call_soon(move |event_loop| {
@@ -211,18 +225,19 @@ fn a_negative_delay_runs_next_iteration_before_a_zero_delay() {
                 event_loop
                     .call_later(-1.0, stamper(&out, "negative", true))
                     .unwrap();
-                event_loop.call_later(0.1, EventLoop::stop).unwrap();
+                event_loop.call_later(0.1, L::stop).unwrap();
             })
             .unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_each_loop("negative_delay", case, case);
 }
 
 /// `call_later(0)` joins the ready queue behind every `call_soon` queued in
 /// the same iteration, even one queued after it.
 #[test]
 fn call_later_zero_runs_after_call_soon() {
-    on_each_loop("call_later0_after_soon", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         let start = out.clone();
         event_loop
             .call_soon(move |event_loop| {
@@ -237,18 +252,19 @@ fn call_later_zero_runs_after_call_soon() {
                     .call_later(0.0, stamper(&out, "later", true))
                     .unwrap();
                 event_loop.call_soon(stamper(&out, "s2", true)).unwrap();
-                event_loop.call_later(0.1, EventLoop::stop).unwrap();
+                event_loop.call_later(0.1, L::stop).unwrap();
             })
             .unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_each_loop("call_later0_after_soon", case, case);
 }
 
 /// A task that sleeps 0, and a callback in the same iteration that queues
 /// another: which runs first in the next iteration?
 #[test]
 fn sleep_zero_resumes_like_call_soon() {
-    on_each_loop("sleep0_vs_call_soon", |event_loop, out| {
+    fn case<L: AbstractEventLoop>(event_loop: &L, out: &Transcript) {
         let task = {
             let (event_loop, out) = (event_loop.clone(), out.clone());
             AsyncCoroutine::new(move |co: Yielder<SleepUntil>| async move {
@@ -271,7 +287,8 @@ fn sleep_zero_resumes_like_call_soon() {
             })
             .unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_each_loop("sleep0_vs_call_soon", case, case);
 }
 
 /// Scenario 4 as the demo runs it: five sleepers, all done at 0.5 s.
@@ -305,8 +322,8 @@ fn scenario_9_matches_asyncio() {
 #[test]
 fn same_when_is_fifo_here_but_not_in_cpythons_heap() {
     let fifo: Vec<String> = (1..=8).map(|n| format!("  1.000  timer {n}")).collect();
-    with_each_schedule(|schedule| {
-        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+    fn case<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
+        let fifo: Vec<String> = (1..=8).map(|n| format!("  1.000  timer {n}")).collect();
         let out = Transcript::new();
         for n in 1..=8 {
             let text = format!("timer {n}");
@@ -314,10 +331,11 @@ fn same_when_is_fifo_here_but_not_in_cpythons_heap() {
                 .call_at(1.0, stamper(&out, &text, false))
                 .unwrap();
         }
-        event_loop.call_at(2.0, EventLoop::stop).unwrap();
+        event_loop.call_at(2.0, L::stop).unwrap();
         event_loop.run_forever().unwrap();
         assert_eq!(out.lines(), fifo, "ours must keep ties first-in, first-out");
-    });
+    }
+    on_both_loops(case, case);
     let Some(python) = python_section("same_when_heap_order") else {
         return;
     };

@@ -10,6 +10,7 @@
 
 mod common;
 
+use stage02_timed_events::AbstractEventLoop;
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};

@@ -6,6 +6,7 @@
 //! so on for every move pair. The loop resumes each game when its wait is
 //! over, so 24 opponents can think at the same time, as they do in the hall.
 
+use stage02_timed_events::RunCoroutines;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;

@@ -23,6 +23,7 @@
 //! Run with `cargo bench -p stage02-timed-events --features bench`, or pass a
 //! filter after `--`, e.g. `-- event_loop` or `-- '/1000000$'`.
 
+use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
@@ -35,10 +36,10 @@ use criterion::{
     criterion_main,
 };
 use stage01_generator_loop::VirtualClock;
-use stage02_timed_events::fast::{FastSchedule, RadixHeap};
+use stage02_timed_events::EventLoop;
+use stage02_timed_events::fast::{FastEventLoop, RadixHeap};
 use stage02_timed_events::schedule::{Heap, Key, Schedule, SortedList};
 use stage02_timed_events::seconds::Nanos;
-use stage02_timed_events::{EventLoop, Handle, Sleeper};
 
 /// Deadlines fall in the next minute: between 1 ns and 60 s from now.
 const SPREAD_NANOS: u64 = 60_000_000_000;
@@ -106,13 +107,13 @@ fn schedule_cancel<S: Schedule<u64>>(mut schedule: S, deadlines: &[Nanos], keys:
 /// `call_at` every deadline (counted from the loop's present) with a
 /// callback that does nothing, and one more, after all of them, that stops
 /// the loop; run the loop until it stops.
-fn event_loop_fire(event_loop: &EventLoop, deadlines: &[Nanos], stop_at: Nanos) {
+fn event_loop_fire<L: AbstractEventLoop>(event_loop: &L, deadlines: &[Nanos], stop_at: Nanos) {
     let now = event_loop.now();
     for &when in deadlines {
         event_loop.call_at_nanos(now + when, |_| {}).expect("open");
     }
     event_loop
-        .call_at_nanos(now + stop_at, EventLoop::stop)
+        .call_at_nanos(now + stop_at, L::stop)
         .expect("open");
     event_loop
         .run_forever()
@@ -122,10 +123,10 @@ fn event_loop_fire(event_loop: &EventLoop, deadlines: &[Nanos], stop_at: Nanos) 
 /// `call_at` every deadline, cancel every handle (and drop it), then let the
 /// loop run one iteration, which drops the cancelled timers: as they are
 /// more than half of its schedule, it rebuilds the schedule without them.
-fn event_loop_cancel(
-    event_loop: &EventLoop,
+fn event_loop_cancel<L: AbstractEventLoop>(
+    event_loop: &L,
     deadlines: &[Nanos],
-    handles: &mut Vec<Handle<Sleeper>>,
+    handles: &mut Vec<L::Handle>,
 ) {
     let now = event_loop.now();
     for &when in deadlines {
@@ -268,6 +269,43 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: u64) {
     }
 }
 
+/// Insert+fire and insert+cancel of `deadlines` on `event_loop`, as
+/// `fire_{name}` and `cancel_{name}`.
+fn bench_loop<L: AbstractEventLoop>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    event_loop: &L,
+    deadlines: &[Nanos],
+    n: u64,
+) {
+    let last = *deadlines.iter().max().expect("n > 0");
+    group.bench_function(BenchmarkId::new(format!("fire_{name}"), n), |b| {
+        b.iter_custom(|iters| {
+            timed(
+                iters,
+                || (),
+                |()| {
+                    event_loop_fire(event_loop, deadlines, last + 1);
+                    assert_eq!(event_loop.scheduled_count(), 0);
+                },
+            )
+        });
+    });
+    let mut handles = Vec::with_capacity(deadlines.len());
+    group.bench_function(BenchmarkId::new(format!("cancel_{name}"), n), |b| {
+        b.iter_custom(|iters| {
+            timed(
+                iters,
+                || (),
+                |()| {
+                    event_loop_cancel(event_loop, deadlines, &mut handles);
+                    assert_eq!(event_loop.scheduled_count(), 0);
+                },
+            )
+        });
+    });
+}
+
 fn timers(c: &mut Criterion) {
     let mut group = c.benchmark_group("stage02_timers");
     for n in [1_000u64, 10_000, 100_000, 1_000_000] {
@@ -314,41 +352,10 @@ fn timers(c: &mut Criterion) {
         // One loop per n, reused from run to run as a program reuses its
         // loop (and as tokio's runtime is reused below): its queues and its
         // schedule keep their memory between runs.
-        let fast = || Box::new(FastSchedule::default());
-        let loops = [
-            ("event_loop", EventLoop::new(VirtualClock::new())),
-            (
-                "fast_loop",
-                EventLoop::with_schedule(VirtualClock::new(), Sleeper, fast()),
-            ),
-        ];
-        for (name, event_loop) in &loops {
-            group.bench_function(id(&format!("fire_{name}")), |b| {
-                b.iter_custom(|iters| {
-                    timed(
-                        iters,
-                        || (),
-                        |()| {
-                            event_loop_fire(event_loop, &deadlines, last + 1);
-                            assert_eq!(event_loop.scheduled_count(), 0);
-                        },
-                    )
-                });
-            });
-            let mut handles = Vec::with_capacity(deadlines.len());
-            group.bench_function(id(&format!("cancel_{name}")), |b| {
-                b.iter_custom(|iters| {
-                    timed(
-                        iters,
-                        || (),
-                        |()| {
-                            event_loop_cancel(event_loop, &deadlines, &mut handles);
-                            assert_eq!(event_loop.scheduled_count(), 0);
-                        },
-                    )
-                });
-            });
-        }
+        let textbook = EventLoop::new(VirtualClock::new());
+        bench_loop(&mut group, "event_loop", &textbook, &deadlines, n);
+        let fast = FastEventLoop::new(VirtualClock::new());
+        bench_loop(&mut group, "fast_loop", &fast, &deadlines, n);
 
         let runtime = tokio_runtime();
         // 1 ms past the last deadline: tokio rounds deadlines up to the

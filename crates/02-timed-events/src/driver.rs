@@ -18,24 +18,18 @@ use demo_support::Mark;
 use stage01_generator_loop::guessing_loop::panic_message;
 use stage01_generator_loop::{Coroutine, Step, Yielder};
 
+use crate::abstract_loop::AbstractEventLoop;
 use crate::error::LoopError;
-use crate::event_loop::EventLoop;
-use crate::handle::Handle;
-use crate::poller::Poller;
 use crate::seconds::{Delay, Nanos, from_duration, to_duration};
 
 // ANCHOR: event
 /// Something a coroutine can yield to the loop: it knows how to arrange for
 /// the coroutine to be resumed once it has happened.
-pub trait Event<P: Poller>: 'static {
+pub trait Event<L: AbstractEventLoop>: 'static {
     /// Schedule `resume` to run when this event has happened. Cancelling the
     /// handle returned undoes that: `resume`, and the coroutine it owns, are
     /// dropped and never run (asyncio's task keeps `_fut_waiter` for this).
-    fn schedule(
-        self,
-        event_loop: &EventLoop<P>,
-        resume: impl FnOnce(&EventLoop<P>) + 'static,
-    ) -> Handle<P>;
+    fn schedule(self, event_loop: &L, resume: impl FnOnce(&L) + 'static) -> L::Handle;
 }
 
 /// Stage 2's one event: "resume me when the loop's clock reads this".
@@ -44,12 +38,8 @@ pub trait Event<P: Poller>: 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SleepUntil(pub Nanos);
 
-impl<P: Poller> Event<P> for SleepUntil {
-    fn schedule(
-        self,
-        event_loop: &EventLoop<P>,
-        resume: impl FnOnce(&EventLoop<P>) + 'static,
-    ) -> Handle<P> {
+impl<L: AbstractEventLoop> Event<L> for SleepUntil {
+    fn schedule(self, event_loop: &L, resume: impl FnOnce(&L) + 'static) -> L::Handle {
         let handle = if self.0 <= event_loop.now() {
             // asyncio's `sleep(0)` is a bare `yield`, which `Task.__step`
             // answers with `call_soon` (tasks.py, `__sleep0`): the task goes
@@ -96,24 +86,24 @@ pub async fn asleep<E: From<SleepUntil>>(co: &Yielder<E>, delay: Duration) {
 // ANCHOR_END: sleeps
 
 /// What a task hands to whoever waits for it: its value, or its panic.
-pub type OnDone<P, T> = Box<dyn FnOnce(&EventLoop<P>, Result<T, LoopError>)>;
+pub type OnDone<L, T> = Box<dyn FnOnce(&L, Result<T, LoopError>)>;
 
 // ANCHOR: step
-struct Task<P: Poller, C: Coroutine> {
+struct Task<L, C: Coroutine> {
     name: String,
     coroutine: C,
-    on_done: OnDone<P, C::Output>,
+    on_done: OnDone<L, C::Output>,
 }
 
-impl<P, C> Task<P, C>
+impl<L, C> Task<L, C>
 where
-    P: Poller,
+    L: AbstractEventLoop,
     C: Coroutine + 'static,
-    C::Yield: Event<P>,
+    C::Yield: Event<L>,
 {
     /// Resume the coroutine once, then either schedule the next step for when
     /// the yielded event happens, or report the result.
-    fn step(mut self, event_loop: &EventLoop<P>) {
+    fn step(mut self, event_loop: &L) {
         event_loop.record(Mark::Resumed {
             task: self.name.clone(),
         });
@@ -141,16 +131,16 @@ where
 
 /// Start driving `coroutine` on the loop: its first step runs in the next
 /// iteration (as a new asyncio Task's does), and `on_done` gets its result.
-pub fn spawn<P, C>(
-    event_loop: &EventLoop<P>,
+pub fn spawn<L, C>(
+    event_loop: &L,
     name: &str,
     coroutine: C,
-    on_done: impl FnOnce(&EventLoop<P>, Result<C::Output, LoopError>) + 'static,
-) -> Result<Handle<P>, LoopError>
+    on_done: impl FnOnce(&L, Result<C::Output, LoopError>) + 'static,
+) -> Result<L::Handle, LoopError>
 where
-    P: Poller,
+    L: AbstractEventLoop,
     C: Coroutine + 'static,
-    C::Yield: Event<P>,
+    C::Yield: Event<L>,
 {
     let task = Task {
         name: name.to_string(),
@@ -160,15 +150,17 @@ where
     event_loop.call_soon(move |event_loop| task.step(event_loop))
 }
 
-impl<P: Poller> EventLoop<P> {
+/// Coroutines run to completion on a loop: `gather` and
+/// `run_until_complete`, for every [`AbstractEventLoop`].
+pub trait RunCoroutines: AbstractEventLoop {
     // ANCHOR: gather
     /// `asyncio.gather` run to completion: drive every coroutine, stop when
     /// all are done (or one failed), and return the results in the order
     /// given. Each coroutine comes with a name for reports and timelines.
-    pub fn gather<C>(&self, coroutines: Vec<(String, C)>) -> Result<Vec<C::Output>, LoopError>
+    fn gather<C>(&self, coroutines: Vec<(String, C)>) -> Result<Vec<C::Output>, LoopError>
     where
         C: Coroutine + 'static,
-        C::Yield: Event<P>,
+        C::Yield: Event<Self>,
     {
         let count = coroutines.len();
         if count == 0 {
@@ -208,10 +200,10 @@ impl<P: Poller> EventLoop<P> {
     // ANCHOR_END: gather
 
     /// asyncio's `run_until_complete`, for one coroutine.
-    pub fn run_until_complete<C>(&self, name: &str, coroutine: C) -> Result<C::Output, LoopError>
+    fn run_until_complete<C>(&self, name: &str, coroutine: C) -> Result<C::Output, LoopError>
     where
         C: Coroutine + 'static,
-        C::Yield: Event<P>,
+        C::Yield: Event<Self>,
     {
         let mut results = self.gather(vec![(name.to_string(), coroutine)])?;
         Ok(results
@@ -219,3 +211,5 @@ impl<P: Poller> EventLoop<P> {
             .expect("gather returns one result per coroutine"))
     }
 }
+
+impl<L: AbstractEventLoop> RunCoroutines for L {}

@@ -16,6 +16,7 @@ use demo_support::{Mark, Timeline};
 use stage01_generator_loop::Clock;
 use stage01_generator_loop::guessing_loop::panic_message;
 
+use crate::abstract_loop::AbstractEventLoop;
 use crate::error::LoopError;
 use crate::handle::{Callback, Handle};
 use crate::poller::{Poller, Sleeper};
@@ -53,9 +54,8 @@ struct Inner<P: Poller> {
     clock: Box<dyn Clock>,
     /// asyncio's `_ready`: handles to run in the next iteration, in order.
     ready: RefCell<VecDeque<Handle<P>>>,
-    /// asyncio's `_scheduled`: timers by `(when, seq)`. A binary heap
-    /// unless the loop was made with another [`Schedule`].
-    scheduled: RefCell<Box<dyn Schedule<Handle<P>>>>,
+    /// asyncio's `_scheduled`: timers in a binary heap by `(when, seq)`.
+    scheduled: RefCell<Heap<Handle<P>>>,
     /// asyncio's `_timer_cancelled_count`: cancelled timers still in it.
     cancelled_timers: Rc<Cell<usize>>,
     poller: RefCell<P>,
@@ -78,21 +78,10 @@ impl EventLoop<Sleeper> {
 impl<P: Poller> EventLoop<P> {
     /// A loop that waits with `poller` (stage 3 passes a selector).
     pub fn with_poller(clock: impl Clock + 'static, poller: P) -> Self {
-        Self::with_schedule(clock, poller, Box::new(Heap::default()))
-    }
-
-    /// A loop that keeps its timers in `schedule` instead of a binary heap:
-    /// chapter 2's "Making it fast" passes a
-    /// [`FastSchedule`](crate::fast::FastSchedule).
-    pub fn with_schedule(
-        clock: impl Clock + 'static,
-        poller: P,
-        schedule: Box<dyn Schedule<Handle<P>>>,
-    ) -> Self {
         let inner = Inner {
             clock: Box::new(clock),
             ready: RefCell::default(),
-            scheduled: RefCell::new(schedule),
+            scheduled: RefCell::default(),
             cancelled_timers: Rc::default(),
             poller: RefCell::new(poller),
             stopping: Cell::new(false),
@@ -108,98 +97,6 @@ impl<P: Poller> EventLoop<P> {
         }
     }
 
-    /// asyncio's `loop.time()`: the loop's clock, in seconds.
-    pub fn time(&self) -> f64 {
-        to_seconds(self.now())
-    }
-
-    /// The loop's clock in whole nanoseconds: the time the loop computes with.
-    pub fn now(&self) -> Nanos {
-        from_duration(self.inner.clock.now())
-    }
-
-    // ANCHOR: call_soon
-    /// asyncio's `call_soon`: run `callback` in the next iteration, after
-    /// every callback already queued. Never runs it here and now.
-    #[track_caller]
-    pub fn call_soon(
-        &self,
-        callback: impl FnOnce(&EventLoop<P>) + 'static,
-    ) -> Result<Handle<P>, LoopError> {
-        self.check_closed()?;
-        let handle = Handle::new(Callback::Once(Box::new(callback)), Location::caller());
-        self.inner.ready.borrow_mut().push_back(handle.clone());
-        Ok(handle)
-    }
-
-    /// asyncio's `call_later`: run `callback` `delay` from now, in float
-    /// seconds or as a `Duration`. A zero or negative delay is due at once;
-    /// one past what the clock can count, [`NEVER`](crate::seconds::NEVER).
-    #[track_caller]
-    pub fn call_later(
-        &self,
-        delay: impl Delay,
-        callback: impl FnOnce(&EventLoop<P>) + 'static,
-    ) -> Result<Handle<P>, LoopError> {
-        let delay = delay.to_nanos().ok_or(LoopError::NotANumber)?;
-        self.call_at_nanos(self.now().saturating_add(delay), callback)
-    }
-
-    /// asyncio's `call_at`: run `callback` when the loop's clock reads `when`.
-    #[track_caller]
-    pub fn call_at(
-        &self,
-        when: f64,
-        callback: impl FnOnce(&EventLoop<P>) + 'static,
-    ) -> Result<Handle<P>, LoopError> {
-        let when = to_nanos(when).ok_or(LoopError::NotANumber)?;
-        self.call_at_nanos(when, callback)
-    }
-
-    /// `call_at` for a time already in nanoseconds.
-    #[track_caller]
-    pub fn call_at_nanos(
-        &self,
-        when: Nanos,
-        callback: impl FnOnce(&EventLoop<P>) + 'static,
-    ) -> Result<Handle<P>, LoopError> {
-        self.check_closed()?;
-        let callback = Callback::Once(Box::new(callback));
-        let cancelled_timers = Rc::clone(&self.inner.cancelled_timers);
-        let handle = Handle::timer(when, callback, cancelled_timers, Location::caller());
-        self.inner.scheduled.borrow_mut().push(when, handle.clone());
-        handle.set_scheduled(true);
-        Ok(handle)
-    }
-    // ANCHOR_END: call_soon
-
-    /// asyncio's `loop.stop()`: finish the current iteration, then return
-    /// from `run_forever`. Called before `run_forever`, it makes the next run
-    /// do exactly one iteration.
-    pub fn stop(&self) {
-        self.inner.stopping.set(true);
-    }
-
-    /// Whether `run_forever` (or `run_once`) is running.
-    pub fn is_running(&self) -> bool {
-        self.inner.running.get()
-    }
-
-    /// Whether the loop was closed.
-    pub fn is_closed(&self) -> bool {
-        self.inner.closed.get()
-    }
-
-    /// How many iterations (`run_once` calls) the loop has made.
-    pub fn iterations(&self) -> u64 {
-        self.inner.iterations.get()
-    }
-
-    /// How many timers are in the heap, cancelled ones included.
-    pub fn scheduled_count(&self) -> usize {
-        self.inner.scheduled.borrow().len()
-    }
-
     /// The poller, for its own API (stage 3's `add_reader` is built on it).
     /// Never held across a call into the loop.
     pub fn poller(&self) -> RefMut<'_, P> {
@@ -212,13 +109,6 @@ impl<P: Poller> EventLoop<P> {
         if !handle.cancelled() {
             self.inner.ready.borrow_mut().push_back(handle);
         }
-    }
-
-    /// asyncio's `set_exception_handler`: who hears about callbacks that
-    /// panic. Without one, `Exception in callback <handle>: <message>` goes
-    /// to standard error.
-    pub fn set_exception_handler(&self, handler: impl Fn(&EventLoop<P>, &CallbackPanic) + 'static) {
-        *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
     }
 
     // ANCHOR: call_exception_handler
@@ -247,38 +137,6 @@ impl<P: Poller> EventLoop<P> {
     /// Record what the loop does on `timeline` from now on.
     pub fn set_timeline(&self, timeline: Timeline) {
         *self.inner.timeline.borrow_mut() = Some(timeline);
-    }
-
-    /// Add a mark to the timeline, if one is being recorded.
-    pub fn record(&self, mark: Mark) {
-        if let Some(timeline) = &*self.inner.timeline.borrow() {
-            timeline.record(self.now(), mark);
-        }
-    }
-
-    // ANCHOR: run_forever
-    /// asyncio's `run_forever`: iterate until `stop` is called.
-    pub fn run_forever(&self) -> Result<(), LoopError> {
-        let _running = self.start_running()?;
-        let outcome = loop {
-            if let Err(error) = self.run_once_unchecked() {
-                break Err(error);
-            }
-            if self.inner.stopping.get() {
-                break Ok(());
-            }
-        };
-        self.inner.stopping.set(false);
-        outcome
-    }
-    // ANCHOR_END: run_forever
-
-    /// One iteration, for a caller that wants to step the loop by hand (as
-    /// tests do). Refused while the loop runs: an iteration inside an
-    /// iteration would run callbacks out of turn.
-    pub fn run_once(&self) -> Result<(), LoopError> {
-        let _running = self.start_running()?;
-        self.run_once_unchecked()
     }
 
     // ANCHOR: run_once
@@ -353,20 +211,11 @@ impl<P: Poller> EventLoop<P> {
     }
     // ANCHOR_END: run_once
 
-    // ANCHOR: close
-    /// asyncio's `loop.close()`: refused while the loop runs. Cancels every
+    // ANCHOR: shut_down
+    /// What `close` does, and what dropping the owner does: cancel every
     /// pending callback, timer, reader and writer, which drops them and all
-    /// they captured, and closes the poller's descriptors. Every later call
-    /// that would schedule or run something answers [`LoopError::Closed`].
-    /// Closing twice does nothing.
-    pub fn close(&self) -> Result<(), LoopError> {
-        if self.is_running() {
-            return Err(LoopError::CloseWhileRunning);
-        }
-        self.shut_down();
-        Ok(())
-    }
-
+    /// they captured, and close the poller's descriptors. Closing twice does
+    /// nothing.
     fn shut_down(&self) {
         let inner = &*self.inner;
         if inner.closed.replace(true) {
@@ -387,7 +236,7 @@ impl<P: Poller> EventLoop<P> {
         }
         drop(inner.exception_handler.take());
     }
-    // ANCHOR_END: close
+    // ANCHOR_END: shut_down
 
     fn check_closed(&self) -> Result<(), LoopError> {
         if self.is_closed() {
@@ -420,6 +269,128 @@ impl<P: Poller> EventLoop<P> {
     }
 }
 
+// ANCHOR: base_event_loop
+/// asyncio's `BaseEventLoop(events.AbstractEventLoop)`: what every loop
+/// offers, built on the ready queue and the heap.
+impl<P: Poller> AbstractEventLoop for EventLoop<P> {
+    type Handle = Handle<P>;
+
+    fn time(&self) -> f64 {
+        to_seconds(self.now())
+    }
+
+    fn now(&self) -> Nanos {
+        from_duration(self.inner.clock.now())
+    }
+
+    // ANCHOR: call_soon
+    #[track_caller]
+    fn call_soon(&self, callback: impl FnOnce(&Self) + 'static) -> Result<Handle<P>, LoopError> {
+        self.check_closed()?;
+        let handle = Handle::new(Callback::Once(Box::new(callback)), Location::caller());
+        self.inner.ready.borrow_mut().push_back(handle.clone());
+        Ok(handle)
+    }
+
+    #[track_caller]
+    fn call_later(
+        &self,
+        delay: impl Delay,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        let delay = delay.to_nanos().ok_or(LoopError::NotANumber)?;
+        self.call_at_nanos(self.now().saturating_add(delay), callback)
+    }
+
+    #[track_caller]
+    fn call_at(
+        &self,
+        when: f64,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        let when = to_nanos(when).ok_or(LoopError::NotANumber)?;
+        self.call_at_nanos(when, callback)
+    }
+
+    #[track_caller]
+    fn call_at_nanos(
+        &self,
+        when: Nanos,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        self.check_closed()?;
+        let callback = Callback::Once(Box::new(callback));
+        let cancelled_timers = Rc::clone(&self.inner.cancelled_timers);
+        let handle = Handle::timer(when, callback, cancelled_timers, Location::caller());
+        self.inner.scheduled.borrow_mut().push(when, handle.clone());
+        handle.set_scheduled(true);
+        Ok(handle)
+    }
+    // ANCHOR_END: call_soon
+
+    fn stop(&self) {
+        self.inner.stopping.set(true);
+    }
+
+    fn is_running(&self) -> bool {
+        self.inner.running.get()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.closed.get()
+    }
+
+    fn iterations(&self) -> u64 {
+        self.inner.iterations.get()
+    }
+
+    fn scheduled_count(&self) -> usize {
+        self.inner.scheduled.borrow().len()
+    }
+
+    fn set_exception_handler(&self, handler: impl Fn(&Self, &CallbackPanic) + 'static) {
+        *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    fn record(&self, mark: Mark) {
+        if let Some(timeline) = &*self.inner.timeline.borrow() {
+            timeline.record(self.now(), mark);
+        }
+    }
+
+    // ANCHOR: run_forever
+    fn run_forever(&self) -> Result<(), LoopError> {
+        let _running = self.start_running()?;
+        let outcome = loop {
+            if let Err(error) = self.run_once_unchecked() {
+                break Err(error);
+            }
+            if self.inner.stopping.get() {
+                break Ok(());
+            }
+        };
+        self.inner.stopping.set(false);
+        outcome
+    }
+    // ANCHOR_END: run_forever
+
+    fn run_once(&self) -> Result<(), LoopError> {
+        let _running = self.start_running()?;
+        self.run_once_unchecked()
+    }
+
+    // ANCHOR: close
+    fn close(&self) -> Result<(), LoopError> {
+        if self.is_running() {
+            return Err(LoopError::CloseWhileRunning);
+        }
+        self.shut_down();
+        Ok(())
+    }
+    // ANCHOR_END: close
+}
+// ANCHOR_END: base_event_loop
+
 /// While it lives, its loop is running; dropping it, on every way out of
 /// `run_forever` (an error, a panic), makes the loop stop being so.
 struct Running<'a, P: Poller> {
@@ -429,7 +400,7 @@ struct Running<'a, P: Poller> {
 impl<P: Poller> Drop for Running<'_, P> {
     fn drop(&mut self) {
         self.event_loop.inner.running.set(false);
-        set_running_loop::<P>(None);
+        set_running_loop::<EventLoop<P>>(None);
     }
 }
 

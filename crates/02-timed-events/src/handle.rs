@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use stage01_generator_loop::guessing_loop::panic_message;
 
+use crate::abstract_loop::TimerHandle;
 use crate::event_loop::{CallbackPanic, EventLoop};
 use crate::poller::Poller;
 use crate::seconds::{Nanos, to_seconds};
@@ -143,10 +144,19 @@ impl<P: Poller> Handle<P> {
         }
     }
     // ANCHOR_END: run
+}
 
-    /// The handle's memory: the fast schedule fetches it ahead of time.
-    pub(crate) fn state_address(&self) -> &impl Sized {
-        &*self.0
+impl<P: Poller> TimerHandle for Handle<P> {
+    fn cancel(&self) {
+        Handle::cancel(self);
+    }
+
+    fn cancelled(&self) -> bool {
+        Handle::cancelled(self)
+    }
+
+    fn when(&self) -> Option<f64> {
+        Handle::when(self)
     }
 }
 

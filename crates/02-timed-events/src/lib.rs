@@ -15,12 +15,14 @@
 //! | [`handle`] | a cancellable scheduled callback | `Handle`, `TimerHandle` |
 //! | [`poller`] | how the loop waits | `selector.select(timeout)` |
 //! | [`error`] | what can go wrong | the loop's `RuntimeError`s |
+//! | [`abstract_loop`] | what every loop offers | `AbstractEventLoop`, `TimerHandle` |
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
 //! | [`running`] | the loop running in this thread | `get_running_loop` |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
 //! | [`scenarios`] | the source's programs | |
 //! | [`fast`] | a schedule for a million timers (chapter 2, "Making it fast") | |
 
+pub mod abstract_loop;
 pub mod driver;
 pub mod error;
 pub mod event_loop;
@@ -33,7 +35,8 @@ pub mod schedule;
 pub mod schedule_loop;
 pub mod seconds;
 
-pub use driver::{Event, SleepUntil, asleep, sleep, sleep_until, spawn};
+pub use abstract_loop::{AbstractEventLoop, TimerHandle};
+pub use driver::{Event, RunCoroutines, SleepUntil, asleep, sleep, sleep_until, spawn};
 pub use error::LoopError;
 pub use event_loop::{CallbackPanic, EventLoop};
 pub use handle::{Callback, Handle};

@@ -46,6 +46,13 @@ impl Poller for Sleeper {
         timeout: Option<Duration>,
         _ready: &mut VecDeque<Handle<Self>>,
     ) -> Result<(), LoopError> {
+        Sleeper::wait(clock, timeout)
+    }
+}
+
+impl Sleeper {
+    /// Sleep on `clock` for `timeout`, or refuse to wait for ever.
+    pub fn wait(clock: &dyn Clock, timeout: Option<Duration>) -> Result<(), LoopError> {
         match timeout {
             Some(wait) if wait.is_zero() => Ok(()),
             Some(wait) => {

@@ -10,8 +10,6 @@ use std::any::Any;
 use std::cell::RefCell;
 
 use crate::error::LoopError;
-use crate::event_loop::EventLoop;
-use crate::poller::Poller;
 
 thread_local! {
     /// A clone of the loop running in this thread, if one is. Loops differ
@@ -22,13 +20,11 @@ thread_local! {
 // ANCHOR: get_running_loop
 /// asyncio's `get_running_loop()`: the loop running in this thread, for a
 /// coroutine or callback that wants to `call_soon`, `call_later` or (in
-/// stage 3) `add_reader` on it. `P` names its poller: `Sleeper` for stage
-/// 2's loop.
-pub fn get_running_loop<P: Poller>() -> Result<EventLoop<P>, LoopError> {
+/// stage 3) `add_reader` on it. `L` names the kind of loop:
+/// `get_running_loop::<EventLoop>()` for stage 2's.
+pub fn get_running_loop<L: Clone + 'static>() -> Result<L, LoopError> {
     RUNNING.with_borrow(|running| {
-        let running = running
-            .as_ref()
-            .and_then(|l| l.downcast_ref::<EventLoop<P>>());
+        let running = running.as_ref().and_then(|l| l.downcast_ref::<L>());
         running.cloned().ok_or(LoopError::NoRunningLoop)
     })
 }
@@ -41,7 +37,7 @@ pub(crate) fn is_any_running() -> bool {
 
 /// asyncio's `_set_running_loop`: `Some(clone)` when a loop starts running,
 /// `None` when it stops.
-pub(crate) fn set_running_loop<P: Poller>(event_loop: Option<EventLoop<P>>) {
+pub(crate) fn set_running_loop<L: 'static>(event_loop: Option<L>) {
     let running = event_loop.map(|l| Box::new(l) as Box<dyn Any>);
     // Dropped after the borrow ends: dropping a loop may run arbitrary code.
     let previous = RUNNING.with_borrow_mut(|slot| std::mem::replace(slot, running));

@@ -2,6 +2,8 @@
 //! the book all run: scenario 4 (timed events) and scenario 9 (concurrency
 //! arithmetic). Each writes what it prints to a [`Transcript`].
 
+use crate::abstract_loop::AbstractEventLoop;
+use crate::driver::RunCoroutines;
 use demo_support::Transcript;
 use std::time::Duration;
 

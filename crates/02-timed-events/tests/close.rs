@@ -2,13 +2,14 @@
 //! loop used after it ended; and the running loop, as code on the loop finds
 //! it. Every test runs on the textbook loop and on the fast one.
 
+use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::{Clock, VirtualClock};
-use stage02_timed_events::fast::with_each_schedule;
-use stage02_timed_events::{EventLoop, LoopError, Sleeper, get_running_loop};
+use stage02_timed_events::fast::on_both_loops;
+use stage02_timed_events::{EventLoop, LoopError, get_running_loop};
 
 /// A virtual clock that counts, when it is dropped, one more loop freed:
 /// a loop owns its clock, so the clock goes when the loop's memory does.
@@ -43,19 +44,9 @@ fn capture() -> (Rc<()>, Rc<()>) {
     (kept.clone(), kept)
 }
 
-fn each_loop(test: impl Fn(EventLoop)) {
-    with_each_schedule(|schedule| {
-        test(EventLoop::with_schedule(
-            VirtualClock::new(),
-            Sleeper,
-            schedule,
-        ))
-    });
-}
-
 #[test]
 fn close_drops_everything_pending_and_the_loop_refuses_what_comes_after() {
-    each_loop(|event_loop| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let (soon, soon_seen) = capture();
         let (timer, timer_seen) = capture();
         let handle = event_loop.call_soon(move |_| drop(soon)).unwrap();
@@ -80,12 +71,13 @@ fn close_drops_everything_pending_and_the_loop_refuses_what_comes_after() {
         assert!(matches!(event_loop.run_once(), Err(LoopError::Closed)));
         assert_eq!(LoopError::Closed.to_string(), "the event loop is closed");
         event_loop.close().unwrap(); // twice: nothing more to do
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn close_is_refused_while_the_loop_runs() {
-    each_loop(|event_loop| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let refused = Rc::new(Cell::new(false));
         let seen = refused.clone();
         event_loop
@@ -100,7 +92,8 @@ fn close_is_refused_while_the_loop_runs() {
         event_loop.run_forever().unwrap();
         assert!(refused.get());
         assert!(!event_loop.is_closed());
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
@@ -144,9 +137,9 @@ fn a_clone_that_outlives_the_owner_finds_the_loop_closed() {
 
 #[test]
 fn code_on_the_loop_finds_it_running_and_code_elsewhere_does_not() {
-    each_loop(|event_loop| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         assert!(matches!(
-            get_running_loop::<Sleeper>(),
+            get_running_loop::<L>(),
             Err(LoopError::NoRunningLoop)
         ));
         let found = Rc::new(Cell::new(false));
@@ -154,7 +147,7 @@ fn code_on_the_loop_finds_it_running_and_code_elsewhere_does_not() {
         event_loop
             .call_soon(move |_| {
                 // No loop was handed in: ask for the running one.
-                let running = get_running_loop::<Sleeper>().expect("a loop is running");
+                let running = get_running_loop::<L>().expect("a loop is running");
                 running
                     .call_later(1.0, move |event_loop| {
                         seen.set(true);
@@ -166,6 +159,7 @@ fn code_on_the_loop_finds_it_running_and_code_elsewhere_does_not() {
         event_loop.run_forever().unwrap();
         assert!(found.get());
         assert_eq!(event_loop.time(), 1.0);
-        assert!(get_running_loop::<Sleeper>().is_err(), "none after the run");
-    });
+        assert!(get_running_loop::<L>().is_err(), "none after the run");
+    }
+    on_both_loops(test, test);
 }

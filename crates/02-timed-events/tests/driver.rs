@@ -3,18 +3,19 @@
 //! never end, waits undone, and tasks that panic or are cut short.
 
 use demo_support::{Timeline, Transcript};
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines, TimerHandle};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, VirtualClock, Yielder};
 use stage02_timed_events::driver::SleepUntil;
-use stage02_timed_events::fast::with_each_schedule;
+use stage02_timed_events::fast::on_both_loops;
 use stage02_timed_events::scenarios::{self, SLEEPERS, STEP, STEPS};
 use stage02_timed_events::schedule::{Heap, SortedList};
 use stage02_timed_events::schedule_loop;
 use stage02_timed_events::seconds::{Delay, to_duration};
-use stage02_timed_events::{Event, EventLoop, LoopError, Sleeper, get_running_loop, sleep};
+use stage02_timed_events::{Event, EventLoop, LoopError, get_running_loop, sleep};
 
 type Task =
     AsyncCoroutine<std::pin::Pin<Box<dyn std::future::Future<Output = String>>>, SleepUntil>;
@@ -192,8 +193,7 @@ fn sleeper(delay: impl Delay + 'static, out: &Transcript) -> Task {
 
 #[test]
 fn a_sleep_past_what_the_clock_counts_waits_until_the_loop_is_closed() {
-    with_each_schedule(|schedule| {
-        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let out = Transcript::new();
         let forever = [
             sleeper(Duration::MAX, &out),
@@ -215,7 +215,8 @@ fn a_sleep_past_what_the_clock_counts_waits_until_the_loop_is_closed() {
         assert_eq!(event_loop.scheduled_count(), 3, "the three still wait");
         event_loop.close().unwrap();
         assert_eq!(event_loop.scheduled_count(), 0);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
@@ -237,8 +238,7 @@ fn a_negative_sleep_is_a_sleep_of_zero() {
 
 #[test]
 fn a_wait_is_undone_by_cancelling_the_handle_its_event_returned() {
-    with_each_schedule(|schedule| {
-        let event_loop = EventLoop::with_schedule(VirtualClock::new(), Sleeper, schedule);
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let resumed = Rc::new(Cell::new(0));
         let kept = Rc::new(());
         let waits: Vec<_> = [SleepUntil(2_000_000_000), SleepUntil(0)]
@@ -256,10 +256,11 @@ fn a_wait_is_undone_by_cancelling_the_handle_its_event_returned() {
             wait.cancel();
         }
         assert_eq!(Rc::strong_count(&kept), 1, "both resumes were dropped");
-        event_loop.call_later(3.0, EventLoop::stop).unwrap();
+        event_loop.call_later(3.0, L::stop).unwrap();
         event_loop.run_forever().unwrap();
         assert_eq!(resumed.get(), 0);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
@@ -268,7 +269,7 @@ fn a_coroutine_reaches_its_running_loop() {
     let out = Transcript::new();
     let log = out.clone();
     let coroutine = AsyncCoroutine::new(move |co: Yielder<SleepUntil>| async move {
-        let running = get_running_loop::<Sleeper>().expect("it runs on a loop");
+        let running = get_running_loop::<EventLoop>().expect("it runs on a loop");
         let log = log.clone();
         running
             .call_later(0.5, move |event_loop| {

@@ -3,6 +3,7 @@
 //! stopping, odd delays, panics, and a loop with nothing to wait for. Every
 //! test runs on the textbook loop and on the fast one.
 
+use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -10,9 +11,9 @@ use std::time::Duration;
 use demo_support::Transcript;
 use stage01_generator_loop::{Clock, VirtualClock};
 use stage02_timed_events::event_loop::MIN_SCHEDULED_TIMERS;
-use stage02_timed_events::fast::with_each_schedule;
+use stage02_timed_events::fast::on_both_loops;
 use stage02_timed_events::seconds::NEVER;
-use stage02_timed_events::{CallbackPanic, EventLoop, LoopError, Sleeper};
+use stage02_timed_events::{CallbackPanic, EventLoop, LoopError};
 
 /// Stage 1's transcript, with callbacks that write to it.
 #[derive(Clone, Default)]
@@ -24,13 +25,13 @@ impl Log {
     }
 
     /// A callback that logs `entry`.
-    fn says(&self, entry: &str) -> impl FnOnce(&EventLoop) + 'static {
+    fn says<L>(&self, entry: &str) -> impl FnOnce(&L) + 'static {
         let (log, entry) = (self.clone(), entry.to_string());
         move |_| log.push(entry)
     }
 
     /// A callback that logs `entry` with the loop time.
-    fn says_at(&self, entry: &str) -> impl FnOnce(&EventLoop) + 'static {
+    fn says_at<L: AbstractEventLoop>(&self, entry: &str) -> impl FnOnce(&L) + 'static {
         let (log, entry) = (self.clone(), entry.to_string());
         move |event_loop| log.push(format!("{entry}@{}", event_loop.time()))
     }
@@ -40,20 +41,9 @@ impl Log {
     }
 }
 
-/// Run `test` on a fresh loop on a virtual clock, once with each schedule.
-fn each_loop(test: impl Fn(EventLoop, VirtualClock)) {
-    with_each_schedule(|schedule| {
-        let clock = VirtualClock::new();
-        test(
-            EventLoop::with_schedule(clock.clone(), Sleeper, schedule),
-            clock,
-        );
-    });
-}
-
 /// Run until the loop has nothing left: stop from a timer far in the future
 /// would move the clock, so stop once nothing is ready or scheduled.
-fn run_until_idle(event_loop: &EventLoop) {
+fn run_until_idle(event_loop: &impl AbstractEventLoop) {
     loop {
         match event_loop.run_once() {
             Ok(()) => {}
@@ -65,7 +55,7 @@ fn run_until_idle(event_loop: &EventLoop) {
 
 #[test]
 fn call_soon_is_fifo_and_never_runs_inline() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let log = Log::default();
         for name in ["a", "b", "c"] {
             event_loop.call_soon(log.says(name)).unwrap();
@@ -73,12 +63,13 @@ fn call_soon_is_fifo_and_never_runs_inline() {
         assert!(log.entries().is_empty(), "call_soon ran a callback inline");
         event_loop.run_once().unwrap();
         assert_eq!(log.entries(), ["a", "b", "c"]);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn callbacks_scheduled_by_a_batch_wait_for_the_next_iteration() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let log = Log::default();
         let inner = log.clone();
         event_loop
@@ -95,12 +86,13 @@ fn callbacks_scheduled_by_a_batch_wait_for_the_next_iteration() {
         assert_eq!(log.entries(), ["first", "second"]);
         event_loop.run_once().unwrap();
         assert_eq!(log.entries(), ["first", "second", "scheduled by first"]);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn timers_run_in_time_order_and_equal_times_fifo() {
-    each_loop(|event_loop, clock| {
+    fn test<L: AbstractEventLoop>(event_loop: L, clock: VirtualClock) {
         let log = Log::default();
         for (delay, name) in [
             (0.3, "c"),
@@ -117,12 +109,13 @@ fn timers_run_in_time_order_and_equal_times_fifo() {
             ["a1@0.1", "a2@0.1", "a3@0.1", "b@0.2", "c@0.3"]
         );
         assert_eq!(clock.now().as_nanos(), 300_000_000);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn call_at_uses_the_loops_clock_and_delays_may_be_durations() {
-    each_loop(|event_loop, clock| {
+    fn test<L: AbstractEventLoop>(event_loop: L, clock: VirtualClock) {
         clock.advance(Duration::from_secs(10));
         let log = Log::default();
         let handle = event_loop.call_at(12.5, log.says_at("at")).unwrap();
@@ -131,12 +124,13 @@ fn call_at_uses_the_loops_clock_and_delays_may_be_durations() {
         assert_eq!(later.unwrap().when(), Some(11.5));
         run_until_idle(&event_loop);
         assert_eq!(log.entries(), ["later@11.5", "at@12.5"]);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn call_later_zero_runs_after_callbacks_already_queued() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let log = Log::default();
         event_loop.call_soon(log.says("soon 1")).unwrap();
         event_loop.call_later(0.0, log.says("later 0")).unwrap();
@@ -144,24 +138,26 @@ fn call_later_zero_runs_after_callbacks_already_queued() {
         event_loop.run_once().unwrap();
         // One iteration: the ready queue first, then the timers that are due.
         assert_eq!(log.entries(), ["soon 1", "soon 2", "later 0"]);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn a_negative_delay_is_due_now_and_sorts_before_zero() {
-    each_loop(|event_loop, clock| {
+    fn test<L: AbstractEventLoop>(event_loop: L, clock: VirtualClock) {
         let log = Log::default();
         event_loop.call_later(0.0, log.says("zero")).unwrap();
         event_loop.call_later(-1.0, log.says("minus one")).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(log.entries(), ["minus one", "zero"]);
         assert_eq!(clock.now().as_nanos(), 0, "nothing waited");
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn nan_is_refused_and_schedules_nothing() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let outcome = event_loop.call_later(f64::NAN, |_| unreachable!());
         assert!(matches!(outcome, Err(LoopError::NotANumber)));
         let outcome = event_loop.call_at(f64::NAN, |_| unreachable!());
@@ -171,12 +167,13 @@ fn nan_is_refused_and_schedules_nothing() {
             LoopError::NotANumber.to_string(),
             "a delay or time of NaN seconds means nothing"
         );
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn a_timer_past_what_the_clock_counts_never_fires_and_is_never_waited_for() {
-    each_loop(|event_loop, clock| {
+    fn test<L: AbstractEventLoop>(event_loop: L, clock: VirtualClock) {
         let log = Log::default();
         for delay in [f64::INFINITY, 1e300, 1e10] {
             let handle = event_loop.call_later(delay, log.says("never")).unwrap();
@@ -197,12 +194,13 @@ fn a_timer_past_what_the_clock_counts_never_fires_and_is_never_waited_for() {
             event_loop.call_at_nanos(NEVER, |_| {}).unwrap().to_string()[..27],
             *"<TimerHandle when=inf creat"
         );
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn a_cancelled_callback_does_not_run_and_its_captures_are_freed_at_once() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let captured = Rc::new(());
         let held = captured.clone();
         let timer = event_loop.call_later(1.0, move |_| drop(held)).unwrap();
@@ -222,12 +220,13 @@ fn a_cancelled_callback_does_not_run_and_its_captures_are_freed_at_once() {
         timer.cancel(); // twice: harmless
         run_until_idle(&event_loop);
         assert_eq!(event_loop.scheduled_count(), 0);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn cancelling_after_the_callback_ran_is_harmless() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let log = Log::default();
         let handle = event_loop.call_later(0.5, log.says("ran")).unwrap();
         run_until_idle(&event_loop);
@@ -241,12 +240,13 @@ fn cancelling_after_the_callback_ran_is_harmless() {
         event_loop.call_soon(|_| {}).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(event_loop.scheduled_count(), MIN_SCHEDULED_TIMERS + 1);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn cancelled_timers_are_compacted_by_asyncios_rule() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         // More than 100 timers and more than half cancelled: rebuilt at once.
         let handles: Vec<_> = (0..200)
             .map(|i| event_loop.call_later(10.0 + f64::from(i), |_| {}).unwrap())
@@ -260,8 +260,9 @@ fn cancelled_timers_are_compacted_by_asyncios_rule() {
         for handle in &handles[101..] {
             handle.cancel();
         }
-    });
-    each_loop(|event_loop, _| {
+    }
+    on_both_loops(test, test);
+    fn half<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         // Exactly half cancelled is not more than half: only the cancelled
         // timers at the front are dropped, the rest wait for their turn.
         let handles: Vec<_> = (0..200)
@@ -273,12 +274,13 @@ fn cancelled_timers_are_compacted_by_asyncios_rule() {
         event_loop.call_soon(|_| {}).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(event_loop.scheduled_count(), 200);
-    });
+    }
+    on_both_loops(half, half);
 }
 
 #[test]
 fn stop_finishes_the_current_batch_and_the_next_run_carries_on() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let log = Log::default();
         let first = log.clone();
         event_loop
@@ -297,12 +299,13 @@ fn stop_finishes_the_current_batch_and_the_next_run_carries_on() {
         event_loop.run_forever().unwrap();
         assert_eq!(log.entries(), ["stops the loop", "same batch", "next run"]);
         assert_eq!(event_loop.iterations(), 2);
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn a_loop_with_nothing_to_wait_for_says_so_instead_of_hanging() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let error = event_loop.run_forever().unwrap_err();
         assert!(matches!(error, LoopError::NothingToWaitFor));
         assert!(error.to_string().contains("wait forever"), "{error}");
@@ -310,12 +313,13 @@ fn a_loop_with_nothing_to_wait_for_says_so_instead_of_hanging() {
             !event_loop.is_running(),
             "the failed run left the loop reusable"
         );
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn run_forever_and_run_once_inside_a_callback_are_refused() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let seen = Rc::new(RefCell::new(Vec::new()));
         let slot = seen.clone();
         event_loop
@@ -331,12 +335,13 @@ fn run_forever_and_run_once_inside_a_callback_are_refused() {
         let refused = Err("this event loop is already running".to_string());
         assert_eq!(*seen.borrow(), [refused.clone(), refused]);
         assert_eq!(event_loop.iterations(), 1, "no iteration ran inside one");
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn another_loop_cannot_run_inside_a_running_one() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let seen = Rc::new(RefCell::new(None));
         let slot = seen.clone();
         event_loop
@@ -349,12 +354,13 @@ fn another_loop_cannot_run_inside_a_running_one() {
         event_loop.run_forever().unwrap();
         let expected = "cannot run the event loop while another loop is running in this thread";
         assert_eq!(*seen.borrow(), Some(Err(expected.to_string())));
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn a_panicking_callback_is_reported_with_its_handle_and_the_loop_goes_on() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let reports: Rc<RefCell<Vec<CallbackPanic>>> = Rc::default();
         let sink = reports.clone();
         event_loop.set_exception_handler(move |_, report| sink.borrow_mut().push(report.clone()));
@@ -376,32 +382,35 @@ fn a_panicking_callback_is_reported_with_its_handle_and_the_loop_goes_on() {
             "{}",
             reports[0].handle
         );
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn a_panicking_exception_handler_is_reported_and_the_loop_goes_on() {
-    each_loop(|event_loop, _| {
+    fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         event_loop.set_exception_handler(|_, _| panic!("the handler broke"));
         let log = Log::default();
         event_loop.call_soon(|_| panic!("boom")).unwrap();
         event_loop.call_soon(log.says("after both panics")).unwrap();
-        event_loop.call_later(1.0, EventLoop::stop).unwrap();
+        event_loop.call_later(1.0, L::stop).unwrap();
         event_loop.run_forever().unwrap();
         assert_eq!(log.entries(), ["after both panics"]);
         assert!(!event_loop.is_running(), "no way out leaves it running");
-        event_loop.call_soon(EventLoop::stop).unwrap();
+        event_loop.call_soon(L::stop).unwrap();
         event_loop.run_forever().unwrap();
-    });
+    }
+    on_both_loops(test, test);
 }
 
 #[test]
 fn the_loop_sleeps_exactly_until_the_next_timer() {
-    each_loop(|event_loop, clock| {
+    fn test<L: AbstractEventLoop>(event_loop: L, clock: VirtualClock) {
         let log = Log::default();
         event_loop.call_later(1.5, log.says_at("t")).unwrap();
         event_loop.run_once().unwrap();
         assert_eq!(log.entries(), ["t@1.5"], "one iteration: sleep, then run");
         assert_eq!(clock.now().as_nanos(), 1_500_000_000);
-    });
+    }
+    on_both_loops(test, test);
 }

@@ -42,6 +42,7 @@
 //! wakeup`, or add a filter after `--`, e.g. `-- two_cpus` (criterion's
 //! group only) or `-- interleaved` (the interleaved part only).
 
+use stage02_timed_events::AbstractEventLoop;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;

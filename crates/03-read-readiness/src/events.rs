@@ -15,6 +15,7 @@
 //! arrange the coroutine's resume. The stage 2 driver runs these coroutines
 //! unchanged.
 
+use stage02_timed_events::AbstractEventLoop;
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -70,7 +71,7 @@ impl From<SleepUntil> for IoEvent {
     }
 }
 
-impl Event<SelectorPoller> for IoEvent {
+impl Event<SelectorEventLoop> for IoEvent {
     fn schedule(
         self,
         event_loop: &SelectorEventLoop,
@@ -88,7 +89,7 @@ impl Event<SelectorPoller> for IoEvent {
 type Resume = Rc<Cell<Option<Box<dyn FnOnce(&SelectorEventLoop)>>>>;
 
 // ANCHOR: readiness
-impl Event<SelectorPoller> for Readiness {
+impl Event<SelectorEventLoop> for Readiness {
     fn schedule(
         self,
         event_loop: &SelectorEventLoop,

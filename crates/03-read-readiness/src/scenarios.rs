@@ -10,6 +10,7 @@
 //! every time; on the real clock a thread writes into a second pipe as well.
 
 use demo_support::{Mark, Timeline, Transcript};
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use std::cell::Cell;
 use std::fs::File;
 use std::future::Future;
@@ -26,7 +27,7 @@ use stage02_timed_events::{LoopError, get_running_loop, sleep, sleep_until};
 
 use crate::events::{IoEvent, read};
 use crate::selector::{Selector, SelectorError};
-use crate::selector_events::{ReaderWriter, SelectorEventLoop, SelectorEvents, SelectorPoller};
+use crate::selector_events::{ReaderWriter, SelectorEventLoop, SelectorEvents};
 
 /// How often the ticker ticks.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -216,7 +217,7 @@ async fn file_reader<C: Clock>(
     disk: C,
     out: Transcript,
 ) -> io::Result<()> {
-    let event_loop = get_running_loop::<SelectorPoller>().map_err(io::Error::other)?;
+    let event_loop = get_running_loop::<SelectorEventLoop>().map_err(io::Error::other)?;
     let (mut bytes, mut reads, mut waits, mut at_once) = (0, 0, 0, 0);
     let mut ends = 0;
     while ends < READS_AT_THE_END {

@@ -8,6 +8,7 @@
 //! time, with the next timer's deadline as the timeout, and the methods to
 //! watch descriptors with ([`SelectorEvents`]).
 
+use stage02_timed_events::AbstractEventLoop;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;

@@ -5,6 +5,7 @@
 
 use demo_support::transcript::assert_matches_file;
 use demo_support::{Timeline, Transcript};
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use std::cell::RefCell;
 use std::fs::File;
 use std::future::Future;

@@ -3,6 +3,7 @@
 //! ready, waking the loop from another thread, and odd requests.
 
 use demo_support::Transcript;
+use stage02_timed_events::AbstractEventLoop;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;

@@ -1,0 +1,98 @@
+//! What every event loop offers, whatever it is made of.
+//!
+//! Mirrors `AbstractEventLoop` and `TimerHandle` in CPython's
+//! `asyncio/events.py`: the interface that `BaseEventLoop` implements, and
+//! that uvloop implements too, with entirely different insides. Here the
+//! textbook [`EventLoop`](crate::EventLoop) implements it, and so does
+//! chapter 2's [`FastEventLoop`](crate::fast::FastEventLoop); the coroutine
+//! driver and the tests are written against it, so that both loops run the
+//! same code and pass the same tests. (Bring the trait into scope to call
+//! its methods: `use stage02_timed_events::AbstractEventLoop;`.)
+
+use std::fmt;
+
+use demo_support::Mark;
+
+use crate::error::LoopError;
+use crate::event_loop::CallbackPanic;
+use crate::seconds::{Delay, Nanos};
+
+// ANCHOR: abstract_event_loop
+/// A scheduled callback that can be cancelled: asyncio's `TimerHandle`
+/// interface. It shows as asyncio's `repr` does: `<TimerHandle when=1.5
+/// created at src/main.rs:12:5>`.
+pub trait TimerHandle: fmt::Display + 'static {
+    /// The callback will not run, and is dropped now.
+    fn cancel(&self);
+    /// Whether `cancel` was called.
+    fn cancelled(&self) -> bool;
+    /// When a timer is due, in loop seconds; `None` if not a timer.
+    fn when(&self) -> Option<f64>;
+}
+
+/// An event loop: asyncio's `AbstractEventLoop`, the part stage 2 builds.
+pub trait AbstractEventLoop: Clone + Sized + 'static {
+    /// What `call_soon`, `call_later` and `call_at` return.
+    type Handle: TimerHandle;
+
+    /// asyncio's `call_soon`: run `callback` in the next iteration, after
+    /// every callback already queued. Never runs it here and now.
+    #[track_caller]
+    fn call_soon(&self, callback: impl FnOnce(&Self) + 'static) -> Result<Self::Handle, LoopError>;
+    /// asyncio's `call_later`: run `callback` `delay` from now, in float
+    /// seconds or as a `Duration`. A zero or negative delay is due at once;
+    /// one past what the clock can count, [`NEVER`](crate::seconds::NEVER).
+    #[track_caller]
+    fn call_later(
+        &self,
+        delay: impl Delay,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Self::Handle, LoopError>;
+    /// asyncio's `call_at`: run `callback` when the loop's clock reads `when`.
+    #[track_caller]
+    fn call_at(
+        &self,
+        when: f64,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Self::Handle, LoopError>;
+    /// `call_at` for a time in nanoseconds.
+    #[track_caller]
+    fn call_at_nanos(
+        &self,
+        when: Nanos,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Self::Handle, LoopError>;
+    /// asyncio's `loop.time()`: the loop's clock, in seconds.
+    fn time(&self) -> f64;
+    /// The loop's clock in whole nanoseconds: the time it computes with.
+    fn now(&self) -> Nanos;
+    /// asyncio's `run_forever`: iterate until `stop` is called.
+    fn run_forever(&self) -> Result<(), LoopError>;
+    /// One iteration, for a caller that steps the loop by hand (as tests
+    /// do). Refused while the loop runs: an iteration inside an iteration
+    /// would run callbacks out of turn.
+    fn run_once(&self) -> Result<(), LoopError>;
+    /// asyncio's `loop.stop()`: finish the current iteration, then return
+    /// from `run_forever`. Called before `run_forever`, it makes the next run
+    /// do exactly one iteration.
+    fn stop(&self);
+    /// asyncio's `loop.close()`: refused while the loop runs; drops every
+    /// pending callback; every later call that would schedule or run
+    /// something answers [`LoopError::Closed`].
+    fn close(&self) -> Result<(), LoopError>;
+    /// asyncio's `is_running`.
+    fn is_running(&self) -> bool;
+    /// asyncio's `is_closed`.
+    fn is_closed(&self) -> bool;
+    /// How many iterations the loop has made.
+    fn iterations(&self) -> u64;
+    /// How many timers are scheduled, cancelled ones included.
+    fn scheduled_count(&self) -> usize;
+    /// asyncio's `set_exception_handler`: who hears about callbacks that
+    /// panic. Without one, `Exception in callback <handle>: <message>` goes
+    /// to standard error.
+    fn set_exception_handler(&self, handler: impl Fn(&Self, &CallbackPanic) + 'static);
+    /// Add a mark to the loop's timeline, if it records one.
+    fn record(&self, mark: Mark);
+}
+// ANCHOR_END: abstract_event_loop
