@@ -6,13 +6,12 @@
 //! so on for every move pair. The loop resumes each game when its wait is
 //! over, so 24 opponents can think at the same time, as they do in the hall.
 
-use stage02_timed_events::RunCoroutines;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::{AsyncCoroutine, Coroutine, VirtualClock, Yielder};
-use stage02_timed_events::{EventLoop, LoopError, SleepUntil, sleep, sleep_until};
+use stage02_timed_events::{EventLoop, LoopError, RunCoroutines, SleepUntil, sleep, sleep_until};
 
 /// The shape of an exhibition: how many boards, how long a game, who thinks
 /// how fast.

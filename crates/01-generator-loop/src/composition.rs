@@ -18,10 +18,11 @@
 
 use std::time::Duration;
 
+use demo_support::Transcript;
+
 use crate::async_coroutine::Yielder;
 use crate::coroutine::{Coroutine, Step};
 use crate::sleep::Sleep;
-use demo_support::Transcript;
 
 // ANCHOR: state_machine
 /// `print_every_period` as a hand-written state machine.

@@ -1,10 +1,9 @@
 //! The stage 1 demo: the source's scenarios 1 to 3 on a loop that guesses.
 
-use demo_support::{Transcript, demo_options};
 use std::process::ExitCode;
 
-use stage01_generator_loop::scenarios;
-use stage01_generator_loop::{RealClock, VirtualClock};
+use demo_support::{Transcript, demo_options};
+use stage01_generator_loop::{RealClock, VirtualClock, scenarios};
 
 const HELP: &str = "\
 Stage 1: a loop that runs resumable coroutines and sleeps by guessing.

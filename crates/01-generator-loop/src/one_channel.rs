@@ -12,9 +12,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::Transcript;
+
 use crate::coroutine::{Coroutine, Step};
 use crate::sleep::Sleep;
-use demo_support::Transcript;
 
 // ANCHOR: generator
 /// What a one-channel generator yields.

@@ -10,6 +10,8 @@ use std::ops::AddAssign;
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::Transcript;
+
 use crate::async_coroutine::AsyncCoroutine;
 use crate::clock::Clock;
 use crate::composition::{PrintEveryPeriod, print_every_period};
@@ -17,7 +19,6 @@ use crate::coroutine::Coroutine;
 use crate::guessing_loop::{GuessingLoop, LoopError, Stats};
 use crate::one_channel::{LeakyPrintEveryPeriod, OneChannelTask};
 use crate::sleep::Sleep;
-use demo_support::Transcript;
 
 /// Scenario 1's sleeps, in seconds, in the order the tasks are created.
 pub const SLEEPS: [u64; 4] = [3, 2, 1, 4];

@@ -23,7 +23,6 @@
 //! Run with `cargo bench -p stage02-timed-events --features bench`, or pass a
 //! filter after `--`, e.g. `-- event_loop` or `-- '/1000000$'`.
 
-use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
@@ -40,6 +39,7 @@ use stage02_timed_events::EventLoop;
 use stage02_timed_events::fast::{FastEventLoop, RadixHeap};
 use stage02_timed_events::schedule::{Heap, Key, Schedule, SortedList};
 use stage02_timed_events::seconds::Nanos;
+use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 
 /// Deadlines fall in the next minute: between 1 ns and 60 s from now.
 const SPREAD_NANOS: u64 = 60_000_000_000;

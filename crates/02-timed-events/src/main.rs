@@ -1,11 +1,10 @@
 //! The stage 2 demo: the source's scenarios 4 and 9 on the callback loop.
 
-use demo_support::{Timeline, Transcript, demo_options};
 use std::process::ExitCode;
 
+use demo_support::{Timeline, Transcript, demo_options};
 use stage01_generator_loop::{Clock, RealClock, VirtualClock};
-use stage02_timed_events::LoopError;
-use stage02_timed_events::scenarios;
+use stage02_timed_events::{LoopError, scenarios};
 
 const HELP: &str = "\
 Stage 2: a schedule of wake-up times, and the callback event loop.

@@ -2,19 +2,18 @@
 //! the book all run: scenario 4 (timed events) and scenario 9 (concurrency
 //! arithmetic). Each writes what it prints to a [`Transcript`].
 
-use crate::abstract_loop::AbstractEventLoop;
-use crate::driver::RunCoroutines;
-use demo_support::Transcript;
 use std::time::Duration;
 
+use demo_support::{Mark, Timeline, Transcript};
 use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, Yielder};
 
+use crate::abstract_loop::AbstractEventLoop;
+use crate::driver::RunCoroutines;
 use crate::driver::{SleepUntil, asleep, sleep};
 use crate::error::LoopError;
 use crate::event_loop::EventLoop;
 use crate::schedule::{Heap, SortedList};
 use crate::schedule_loop;
-use demo_support::{Mark, Timeline};
 
 /// Scenario 4's sleepers, their steps, and the length of a step.
 pub const SLEEPERS: usize = 5;

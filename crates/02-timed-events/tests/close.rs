@@ -2,14 +2,15 @@
 //! loop used after it ended; and the running loop, as code on the loop finds
 //! it. Every test runs on the textbook loop and on the fast one.
 
-use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::{Clock, VirtualClock};
 use stage02_timed_events::fast::on_both_loops;
-use stage02_timed_events::{EventLoop, LoopError, get_running_loop};
+use stage02_timed_events::{
+    AbstractEventLoop, EventLoop, LoopError, TimerHandle, get_running_loop,
+};
 
 /// A virtual clock that counts, when it is dropped, one more loop freed:
 /// a loop owns its clock, so the clock goes when the loop's memory does.

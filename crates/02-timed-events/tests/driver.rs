@@ -2,12 +2,11 @@
 //! naive loops and on the callback loop, scenario 9, `sleep(0)`, sleeps that
 //! never end, waits undone, and tasks that panic or are cut short.
 
-use demo_support::{Timeline, Transcript};
-use stage02_timed_events::{AbstractEventLoop, RunCoroutines, TimerHandle};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::{Timeline, Transcript};
 use stage01_generator_loop::{AsyncCoroutine, Clock, Coroutine, VirtualClock, Yielder};
 use stage02_timed_events::driver::SleepUntil;
 use stage02_timed_events::fast::on_both_loops;
@@ -15,7 +14,10 @@ use stage02_timed_events::scenarios::{self, SLEEPERS, STEP, STEPS};
 use stage02_timed_events::schedule::{Heap, SortedList};
 use stage02_timed_events::schedule_loop;
 use stage02_timed_events::seconds::{Delay, to_duration};
-use stage02_timed_events::{Event, EventLoop, LoopError, get_running_loop, sleep};
+use stage02_timed_events::{
+    AbstractEventLoop, Event, EventLoop, LoopError, RunCoroutines, TimerHandle, get_running_loop,
+    sleep,
+};
 
 type Task =
     AsyncCoroutine<std::pin::Pin<Box<dyn std::future::Future<Output = String>>>, SleepUntil>;

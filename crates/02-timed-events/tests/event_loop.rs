@@ -3,7 +3,6 @@
 //! stopping, odd delays, panics, and a loop with nothing to wait for. Every
 //! test runs on the textbook loop and on the fast one.
 
-use stage02_timed_events::{AbstractEventLoop, TimerHandle};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -13,7 +12,7 @@ use stage01_generator_loop::{Clock, VirtualClock};
 use stage02_timed_events::event_loop::MIN_SCHEDULED_TIMERS;
 use stage02_timed_events::fast::on_both_loops;
 use stage02_timed_events::seconds::NEVER;
-use stage02_timed_events::{CallbackPanic, EventLoop, LoopError};
+use stage02_timed_events::{AbstractEventLoop, CallbackPanic, EventLoop, LoopError, TimerHandle};
 
 /// Stage 1's transcript, with callbacks that write to it.
 #[derive(Clone, Default)]

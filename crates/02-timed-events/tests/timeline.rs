@@ -1,9 +1,9 @@
 //! Scenario 4's timeline, drawn: the SVG the book shows and the terminal
 //! picture the demo prints are both compared with committed copies.
 
-use demo_support::{Timeline, Transcript, transcript::assert_matches_file};
 use std::path::{Path, PathBuf};
 
+use demo_support::{Timeline, Transcript, transcript::assert_matches_file};
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::scenarios;
 

@@ -42,7 +42,6 @@
 //! wakeup`, or add a filter after `--`, e.g. `-- two_cpus` (criterion's
 //! group only) or `-- interleaved` (the interleaved part only).
 
-use stage02_timed_events::AbstractEventLoop;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -52,6 +51,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stage01_generator_loop::RealClock;
+use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::selector_events::ReaderWriter;
 use stage03_read_readiness::{
     PollSelector, Remote, SelectSelector, Selector, SelectorEventLoop, SelectorEvents,

@@ -15,7 +15,6 @@
 //! arrange the coroutine's resume. The stage 2 driver runs these coroutines
 //! unchanged.
 
-use stage02_timed_events::AbstractEventLoop;
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -23,7 +22,7 @@ use std::rc::Rc;
 
 use demo_support::{EventKind, Mark};
 use stage01_generator_loop::Yielder;
-use stage02_timed_events::{Event, Handle, SleepUntil};
+use stage02_timed_events::{AbstractEventLoop, Event, Handle, SleepUntil};
 
 use crate::selector::{Interest, SelectorError};
 use crate::selector_events::{SelectorEventLoop, SelectorEvents, SelectorPoller};

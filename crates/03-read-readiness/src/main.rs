@@ -1,12 +1,12 @@
 //! The stage 3 demo: the source's scenario 5 on a loop that waits in
 //! `select` (or `poll`), and, if asked, a session that reads what you type.
 
-use demo_support::{Timeline, Transcript, demo_options};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
+use demo_support::{Timeline, Transcript, demo_options};
 use stage01_generator_loop::{Clock, RealClock, VirtualClock};
 use stage03_read_readiness::scenarios::{self, ScenarioError};
 use stage03_read_readiness::selector_events::ReaderWriter;

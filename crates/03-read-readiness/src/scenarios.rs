@@ -9,8 +9,6 @@
 //! whichever is ready. On the virtual clock the run is exact and the same
 //! every time; on the real clock a thread writes into a second pipe as well.
 
-use demo_support::{Mark, Timeline, Transcript};
-use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use std::cell::Cell;
 use std::fs::File;
 use std::future::Future;
@@ -22,8 +20,11 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use demo_support::{Mark, Timeline, Transcript};
 use stage01_generator_loop::{AsyncCoroutine, Clock, Yielder};
-use stage02_timed_events::{LoopError, get_running_loop, sleep, sleep_until};
+use stage02_timed_events::{
+    AbstractEventLoop, LoopError, RunCoroutines, get_running_loop, sleep, sleep_until,
+};
 
 use crate::events::{IoEvent, read};
 use crate::selector::{Selector, SelectorError};

@@ -12,10 +12,9 @@
 //! [`PollSelector`]: crate::poll::PollSelector
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
+use std::{fmt, io};
 
 /// What a descriptor is watched for, or found ready for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

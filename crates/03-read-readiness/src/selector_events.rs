@@ -8,7 +8,6 @@
 //! time, with the next timer's deadline as the timeout, and the methods to
 //! watch descriptors with ([`SelectorEvents`]).
 
-use stage02_timed_events::AbstractEventLoop;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
@@ -17,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use stage01_generator_loop::Clock;
-use stage02_timed_events::{Callback, EventLoop, Handle, LoopError, Poller};
+use stage02_timed_events::{AbstractEventLoop, Callback, EventLoop, Handle, LoopError, Poller};
 
 use crate::selector::{Interest, Selector, SelectorError};
 use crate::self_pipe::{Remote, SelfPipe};

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use stage03_read_readiness::Interest;
-use stage03_read_readiness::{PollSelector, SelectSelector, Selector};
+use stage03_read_readiness::{Interest, PollSelector, SelectSelector, Selector};
 
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
 

@@ -3,9 +3,6 @@
 //! file, readiness that turns out to be a false hope, and descriptors the
 //! loop cannot watch.
 
-use demo_support::transcript::assert_matches_file;
-use demo_support::{Timeline, Transcript};
-use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use std::cell::RefCell;
 use std::fs::File;
 use std::future::Future;
@@ -18,14 +15,16 @@ use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use demo_support::transcript::assert_matches_file;
+use demo_support::{Timeline, Transcript};
 use stage01_generator_loop::{AsyncCoroutine, Clock, VirtualClock, Yielder};
-
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use stage03_read_readiness::events::fd_ready_mark;
 use stage03_read_readiness::scenarios::{self, pipe};
 use stage03_read_readiness::selector_events::ReaderWriter;
 use stage03_read_readiness::{
     IoEvent, PollSelector, SelectSelector, Selector, SelectorError, SelectorEventLoop,
-    SelectorEvents, read,
+    SelectorEvents, read, writable,
 };
 
 /// What the test coroutines return: what they read, or why they could not.
@@ -349,4 +348,35 @@ fn typed_lines_are_read_while_the_ticker_ticks() {
         ]
     );
     assert_eq!(clock.now(), Duration::from_secs(1));
+}
+
+#[test]
+fn a_coroutine_waits_for_room_to_write() {
+    let _lock = one_at_a_time();
+    // The socket's buffer is full: a write would block until, at 0.5 s, a
+    // timer reads everything from the other end.
+    let (event_loop, _) = virtual_loop();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    theirs.set_nonblocking(true).unwrap();
+    while (&ours).write(&[0; 4096]).is_ok() {}
+    // Kept open to the end: closed, it would make the write fail instead.
+    let theirs = Rc::new(theirs);
+    let reader = Rc::clone(&theirs);
+    event_loop
+        .call_later(0.5, move |_| {
+            let mut buffer = [0; 4096];
+            while (&*reader).read(&mut buffer).is_ok_and(|n| n > 0) {}
+        })
+        .unwrap();
+    let writer = task(move |co| async move {
+        writable(&co, ours.as_raw_fd())
+            .await
+            .map_err(io::Error::other)?;
+        let written = (&ours).write(b"room again")?;
+        Ok(format!("{written} bytes at {:?}", co.now()).into_bytes())
+    });
+    let outcome = event_loop.run_until_complete("writer", writer).unwrap();
+    assert_eq!(outcome.unwrap(), b"10 bytes at 500ms");
+    assert!(event_loop.watched().is_empty(), "the writer removed itself");
 }

@@ -12,8 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use stage03_read_readiness::{Interest, SelectorError};
-use stage03_read_readiness::{PollSelector, SelectSelector, Selector};
+use stage03_read_readiness::{Interest, PollSelector, SelectSelector, Selector, SelectorError};
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static DESCRIPTORS: Mutex<()> = Mutex::new(());

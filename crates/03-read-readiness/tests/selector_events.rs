@@ -2,8 +2,6 @@
 //! triggering inside the loop, timers next to a descriptor that is always
 //! ready, waking the loop from another thread, and odd requests.
 
-use demo_support::Transcript;
-use stage02_timed_events::AbstractEventLoop;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -11,10 +9,11 @@ use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::Transcript;
 use stage01_generator_loop::{RealClock, VirtualClock};
-use stage02_timed_events::LoopError;
+use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::{
-    PollSelector, SelectSelector, SelectorError, SelectorEventLoop, SelectorEvents,
+    Interest, PollSelector, SelectSelector, SelectorError, SelectorEventLoop, SelectorEvents,
 };
 
 fn virtual_loop() -> (SelectorEventLoop, VirtualClock) {
@@ -203,4 +202,45 @@ fn calls_from_other_threads_run_in_the_order_they_were_sent() {
     worker.join().unwrap();
     event_loop.run_forever().unwrap();
     assert_eq!(receiver.try_iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_reader_removes_itself_through_the_loop_it_is_handed() {
+    // No clone of the loop captured: the reader is handed the loop it runs
+    // on, with all of stage 3's methods.
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    theirs.write_all(b"xyz").unwrap();
+    let fd = ours.as_raw_fd();
+    let log = Transcript::new();
+    let reader_log = log.clone();
+    event_loop
+        .add_reader(fd, move |event_loop| {
+            reader_log.say(format!("removed: {}", event_loop.remove_reader(fd)));
+        })
+        .unwrap();
+    event_loop.call_later(1.0, SelectorEventLoop::stop).unwrap();
+    event_loop.run_forever().unwrap();
+    // Level-triggered, the data still unread: only removal stopped it.
+    assert_eq!(log.lines(), ["removed: true"]);
+    assert!(event_loop.watched().is_empty());
+}
+
+#[test]
+fn a_cancelled_reader_does_not_run_and_is_dropped_when_its_descriptor_is_next_ready() {
+    let (event_loop, _) = virtual_loop();
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    let fd = ours.as_raw_fd();
+    let handle = event_loop.add_reader(fd, |_| panic!("cancelled")).unwrap();
+    handle.cancel();
+    assert!(
+        !event_loop.has_reader(fd),
+        "a cancelled reader does not count"
+    );
+    assert_eq!(event_loop.watched(), [(fd, Interest::READ)], "until ready");
+    theirs.write_all(b"x").unwrap();
+    event_loop.call_later(1.0, SelectorEventLoop::stop).unwrap();
+    event_loop.run_forever().unwrap();
+    // As asyncio's `_process_events` does with a cancelled reader's handle.
+    assert!(event_loop.watched().is_empty());
 }
