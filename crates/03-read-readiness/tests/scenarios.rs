@@ -380,3 +380,16 @@ fn a_coroutine_waits_for_room_to_write() {
     assert_eq!(outcome.unwrap(), b"10 bytes at 500ms");
     assert!(event_loop.watched().is_empty(), "the writer removed itself");
 }
+
+#[test]
+fn a_failed_read_is_reported_as_the_tasks_io_not_the_loops() {
+    let _lock = one_at_a_time();
+    let out = Transcript::new();
+    let error = scenarios::typing(VirtualClock::new(), SelectSelector::new(), NeverOpen, &out)
+        .expect_err("descriptor -1 cannot be read");
+    assert!(
+        matches!(&error, scenarios::ScenarioError::Io(e) if e.raw_os_error() == Some(libc::EBADF))
+    );
+    let message = error.to_string();
+    assert!(message.starts_with("a task's I/O failed: "), "{message}");
+}
