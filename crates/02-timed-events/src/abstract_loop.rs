@@ -13,8 +13,7 @@ use std::fmt;
 
 use demo_support::Mark;
 
-use crate::error::LoopError;
-use crate::event_loop::CallbackPanic;
+use crate::error::{CallbackPanic, LoopError};
 use crate::seconds::{Delay, Nanos};
 
 // ANCHOR: abstract_event_loop

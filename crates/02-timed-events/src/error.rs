@@ -1,4 +1,5 @@
-//! What can go wrong with a loop, as one error type.
+//! What can go wrong with a loop: one error type, and the report of a
+//! callback that panicked.
 //!
 //! Mirrors the `RuntimeError`s of CPython's `asyncio/base_events.py`
 //! ("Event loop is closed", "This event loop is already running", ...),
@@ -74,4 +75,13 @@ impl std::error::Error for LoopError {
             _ => None,
         }
     }
+}
+
+/// A callback that panicked, as the loop reports it to its exception handler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallbackPanic {
+    /// The handle's description: what it was and where it was made.
+    pub handle: String,
+    /// The panic message, if it was a string.
+    pub message: String,
 }

@@ -17,7 +17,7 @@ use stage01_generator_loop::Clock;
 use stage01_generator_loop::guessing_loop::panic_message;
 
 use crate::abstract_loop::AbstractEventLoop;
-use crate::error::LoopError;
+use crate::error::{CallbackPanic, LoopError};
 use crate::handle::{Callback, Handle};
 use crate::poller::{Poller, Sleeper};
 use crate::running::{is_any_running, set_running_loop};
@@ -27,15 +27,6 @@ use crate::seconds::{Delay, Nanos, from_duration, to_nanos, to_seconds, wait_unt
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, never
 /// bother compacting the heap.
 pub const MIN_SCHEDULED_TIMERS: usize = 100;
-
-/// A callback that panicked, as the loop reports it to its exception handler.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallbackPanic {
-    /// The handle's description: what it was and where it was made.
-    pub handle: String,
-    /// The panic message, if it was a string.
-    pub message: String,
-}
 
 type ExceptionHandler<P> = Rc<dyn Fn(&EventLoop<P>, &CallbackPanic)>;
 

@@ -16,7 +16,8 @@ use std::rc::Rc;
 use stage01_generator_loop::guessing_loop::panic_message;
 
 use crate::abstract_loop::TimerHandle;
-use crate::event_loop::{CallbackPanic, EventLoop};
+use crate::error::CallbackPanic;
+use crate::event_loop::EventLoop;
 use crate::poller::Poller;
 use crate::seconds::{Nanos, to_seconds};
 

@@ -37,8 +37,8 @@ pub mod seconds;
 
 pub use abstract_loop::{AbstractEventLoop, TimerHandle};
 pub use driver::{Event, RunCoroutines, SleepUntil, asleep, sleep, sleep_until, spawn};
-pub use error::LoopError;
-pub use event_loop::{CallbackPanic, EventLoop};
+pub use error::{CallbackPanic, LoopError};
+pub use event_loop::EventLoop;
 pub use handle::{Callback, Handle};
 pub use poller::{Poller, Sleeper};
 pub use running::get_running_loop;

@@ -137,7 +137,7 @@ impl Reply {
 
 /// A [`SelectorEventLoop`] running forever on a thread of its own.
 struct LoopThread {
-    remote: Remote,
+    remote: Remote<SelectorEventLoop>,
     thread: JoinHandle<()>,
 }
 

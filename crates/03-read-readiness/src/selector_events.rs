@@ -19,7 +19,7 @@ use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, Callback, EventLoop, Handle, LoopError, Poller};
 
 use crate::selector::{Interest, Selector, SelectorError};
-use crate::self_pipe::{Remote, SelfPipe};
+use crate::self_pipe::{Remote, SelfPipe, Sent};
 
 /// Stage 2's loop, waiting in a selector: asyncio's `SelectorEventLoop`.
 pub type SelectorEventLoop = EventLoop<SelectorPoller>;
@@ -58,7 +58,7 @@ impl ReaderWriter {
 pub struct SelectorPoller {
     selector: Box<dyn Selector<Data = ReaderWriter>>,
     /// `None` once the loop is closed.
-    self_pipe: Option<SelfPipe>,
+    self_pipe: Option<SelfPipe<SelectorEventLoop>>,
     /// What the selector found ready; reused from iteration to iteration.
     events: Vec<(RawFd, Interest)>,
 }
@@ -182,7 +182,8 @@ impl Poller for SelectorPoller {
         for index in 0..self.events.len() {
             let (fd, found) = self.events[index];
             if Some(fd) == self.self_pipe.as_ref().map(SelfPipe::fd) {
-                self.self_pipe.as_ref().expect("open").drain(ready);
+                let sent = self.self_pipe.as_ref().expect("open").drain();
+                ready.extend(sent.into_iter().map(sent_handle));
                 continue;
             }
             let Some(key) = self.selector.get_key(fd) else {
@@ -206,11 +207,8 @@ impl Poller for SelectorPoller {
     /// Stop watching everything, close the self-pipe, and hand back every
     /// reader, writer and callback sent from another thread.
     fn close(&mut self) -> Vec<Handle<Self>> {
-        let mut handles = self
-            .self_pipe
-            .take()
-            .map(|pipe| pipe.close())
-            .unwrap_or_default();
+        let sent = self.self_pipe.take().map(|pipe| pipe.close());
+        let mut handles: Vec<Handle<Self>> = sent.into_iter().flatten().map(sent_handle).collect();
         let fds: Vec<RawFd> = self.selector.keys().keys().copied().collect();
         for fd in fds {
             if let Ok(data) = self.selector.unregister(fd) {
@@ -221,6 +219,11 @@ impl Poller for SelectorPoller {
     }
 }
 // ANCHOR_END: poll
+
+/// A callback sent from another thread, as a handle the loop can run or drop.
+fn sent_handle((callback, sent_at): Sent<SelectorEventLoop>) -> Handle<SelectorPoller> {
+    Handle::new(Callback::Once(callback), sent_at)
+}
 
 /// The loop reports a selector's refusal as a failed poll; the
 /// [`SelectorError`] itself can be had back with `downcast_ref`.
@@ -282,7 +285,7 @@ pub trait SelectorEvents: Sized {
 
     /// A handle through which other threads can `call_soon_threadsafe`.
     /// [`LoopError::Closed`] once the loop is closed.
-    fn remote(&self) -> Result<Remote, LoopError>;
+    fn remote(&self) -> Result<Remote<SelectorEventLoop>, LoopError>;
 }
 
 impl SelectorEvents for SelectorEventLoop {
@@ -350,7 +353,7 @@ impl SelectorEvents for SelectorEventLoop {
         keys.map(|(&fd, key)| (fd, key.events)).collect()
     }
 
-    fn remote(&self) -> Result<Remote, LoopError> {
+    fn remote(&self) -> Result<Remote<SelectorEventLoop>, LoopError> {
         let poller = self.poller();
         poller
             .self_pipe

@@ -17,41 +17,37 @@ use std::os::unix::net::UnixStream;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use stage02_timed_events::{Callback, Handle, LoopError};
+use stage02_timed_events::LoopError;
 
-use crate::selector_events::{SelectorEventLoop, SelectorPoller};
-
-/// A callback sent from another thread, and where it was sent from.
-type Sent = (
-    Box<dyn FnOnce(&SelectorEventLoop) + Send>,
-    &'static Location<'static>,
-);
+/// A callback for a loop of type `L`, sent from another thread, and where it
+/// was sent from.
+pub(crate) type Sent<L> = (Box<dyn FnOnce(&L) + Send>, &'static Location<'static>);
 
 /// The loop's end of the channel: the socket it watches.
-pub(crate) struct SelfPipe {
+pub(crate) struct SelfPipe<L> {
     receiver: UnixStream,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<L>>,
 }
 
 /// What the loop and every [`Remote`] share: `None` once the loop is closed.
-struct Shared {
-    open: Mutex<Option<Open>>,
+struct Shared<L> {
+    open: Mutex<Option<Open<L>>>,
 }
 
-struct Open {
+struct Open<L> {
     sender: UnixStream,
-    queue: VecDeque<Sent>,
+    queue: VecDeque<Sent<L>>,
 }
 
 // ANCHOR: remote
-/// asyncio's `call_soon_threadsafe`, as a handle another thread can own.
-/// Clones send to the same loop.
-#[derive(Clone)]
-pub struct Remote {
-    shared: Arc<Shared>,
+/// asyncio's `call_soon_threadsafe`, as a handle another thread can own,
+/// for a loop of type `L` (a `SelectorEventLoop`). Clones send to the same
+/// loop.
+pub struct Remote<L> {
+    shared: Arc<Shared<L>>,
 }
 
-impl Remote {
+impl<L> Remote<L> {
     /// Run `callback` on the loop's thread, in the loop's next iteration,
     /// waking the loop if it is waiting. [`LoopError::Closed`] (asyncio's
     /// "Event loop is closed") if the loop was closed or dropped; the
@@ -59,7 +55,7 @@ impl Remote {
     #[track_caller]
     pub fn call_soon_threadsafe(
         &self,
-        callback: impl FnOnce(&SelectorEventLoop) + Send + 'static,
+        callback: impl FnOnce(&L) + Send + 'static,
     ) -> Result<(), LoopError> {
         let mut open = self.shared.lock();
         let Some(open) = open.as_mut() else {
@@ -76,13 +72,21 @@ impl Remote {
 }
 // ANCHOR_END: remote
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Option<Open>> {
+impl<L> Clone for Remote<L> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<L> Shared<L> {
+    fn lock(&self) -> MutexGuard<'_, Option<Open<L>>> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl SelfPipe {
+impl<L> SelfPipe<L> {
     /// A fresh channel, both ends non-blocking.
     pub(crate) fn new() -> io::Result<Self> {
         let (receiver, sender) = UnixStream::pair()?;
@@ -104,7 +108,7 @@ impl SelfPipe {
     }
 
     /// A handle for other threads.
-    pub(crate) fn remote(&self) -> Remote {
+    pub(crate) fn remote(&self) -> Remote<L> {
         Remote {
             shared: Arc::clone(&self.shared),
         }
@@ -116,9 +120,8 @@ impl SelfPipe {
         Arc::strong_count(&self.shared) > 1
     }
 
-    /// Read the wake-up bytes, then hand every callback sent so far to the
-    /// ready queue, as a handle.
-    pub(crate) fn drain(&self, ready: &mut VecDeque<Handle<SelectorPoller>>) {
+    /// Read the wake-up bytes, then hand over every callback sent so far.
+    pub(crate) fn drain(&self) -> Vec<Sent<L>> {
         // Stop at the first read that does not fill the buffer, rather than
         // read again until "would block" as CPython's `_read_from_self` does:
         // that last read is a system call that finds nothing. A byte written
@@ -127,23 +130,16 @@ impl SelfPipe {
         // after the bytes, so no callback waits for a wake-up already read.
         let mut bytes = [0; 64];
         while matches!((&self.receiver).read(&mut bytes), Ok(n) if n == bytes.len()) {}
-        let sent: Vec<Sent> = match self.shared.lock().as_mut() {
+        match self.shared.lock().as_mut() {
             Some(open) => open.queue.drain(..).collect(),
             None => Vec::new(),
-        };
-        ready.extend(sent.into_iter().map(handle));
+        }
     }
 
     /// The loop is closing: refuse every later call, close the sending end,
     /// and hand back what was sent and never run, for the loop to drop.
-    pub(crate) fn close(&self) -> Vec<Handle<SelectorPoller>> {
+    pub(crate) fn close(&self) -> Vec<Sent<L>> {
         let open = self.shared.lock().take();
-        let queue = open.map(|open| open.queue).unwrap_or_default();
-        queue.into_iter().map(handle).collect()
+        open.map(|open| open.queue.into()).unwrap_or_default()
     }
-}
-
-/// A sent callback, as a handle the loop can run or drop.
-fn handle((callback, sent_at): Sent) -> Handle<SelectorPoller> {
-    Handle::new(Callback::Once(callback), sent_at)
 }
