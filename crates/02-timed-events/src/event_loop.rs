@@ -395,6 +395,7 @@ impl<P: Poller> Drop for Running<'_, P> {
     }
 }
 
+// ANCHOR: owner
 impl<P: Poller> Clone for EventLoop<P> {
     /// Another reference to the same loop; it does not own the loop.
     fn clone(&self) -> Self {
@@ -415,6 +416,7 @@ impl<P: Poller> Drop for EventLoop<P> {
         }
     }
 }
+// ANCHOR_END: owner
 
 impl<P: Poller> std::fmt::Debug for EventLoop<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -14,6 +14,7 @@ use std::panic::Location;
 use super::prefetch::prefetch;
 use crate::seconds::Nanos;
 
+// ANCHOR: slots
 /// Names one callback: a slot, and which of the callbacks that have used
 /// that slot. A handle to a callback that has run (or was dropped) keeps an
 /// old generation, so it can never touch the slot's next occupant.
@@ -58,6 +59,7 @@ pub(super) struct Slots<C> {
     /// asyncio's `_timer_cancelled_count`: cancelled timers still scheduled.
     cancelled_timers: usize,
 }
+// ANCHOR_END: slots
 
 impl<C> Default for Slots<C> {
     fn default() -> Self {
