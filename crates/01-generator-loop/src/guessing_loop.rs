@@ -50,6 +50,16 @@ pub struct Stats {
 }
 
 // ANCHOR: guess_rule
+/// The last time the loop's clock can count: `u64::MAX` nanoseconds, about
+/// 584 years after the clock started.
+///
+/// [`VirtualClock`](crate::VirtualClock) keeps its time in a `u64` of
+/// nanoseconds, so sleeping past this would overflow it. The real clock could
+/// count further, but a program should meet the same rule under test as it
+/// does for real, so the loop refuses any wake-up time past this one on every
+/// clock.
+pub const CLOCK_LIMIT: Duration = Duration::from_nanos(u64::MAX);
+
 /// Why a guess was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuessError {
@@ -57,7 +67,8 @@ pub enum GuessError {
     NotANumber,
     /// Plus or minus infinity: nothing could ever resume the task on time.
     NotFinite,
-    /// Finite but longer than a `Duration` can hold (about 584 billion years).
+    /// Finite, but the task would wake (`now + guess`) after [`CLOCK_LIMIT`],
+    /// the last time the loop's clock can count (about 584 years).
     TooLong,
 }
 
@@ -65,6 +76,7 @@ pub enum GuessError {
 ///
 /// A negative guess means "I am overdue" and counts as zero, as a negative
 /// delay does in asyncio's `call_later`. Zero means "resume me next round".
+/// A wait longer than [`CLOCK_LIMIT`] could never end on the loop's clock.
 pub fn wait_for_guess(guess: f64) -> Result<Duration, GuessError> {
     if guess.is_nan() {
         Err(GuessError::NotANumber)
@@ -73,8 +85,23 @@ pub fn wait_for_guess(guess: f64) -> Result<Duration, GuessError> {
     } else if guess <= 0.0 {
         Ok(Duration::ZERO)
     } else {
-        Duration::try_from_secs_f64(guess).map_err(|_| GuessError::TooLong)
+        Duration::try_from_secs_f64(guess)
+            .ok()
+            .filter(|&wait| wait <= CLOCK_LIMIT)
+            .ok_or(GuessError::TooLong)
     }
+}
+
+/// The time a task that guessed `guess` at `now` asks to be resumed at.
+///
+/// A wait that fits on its own can still end past [`CLOCK_LIMIT`] when the
+/// clock is already late, so the sum is checked too: every wake-up the loop
+/// accepts is one its clock can sleep until.
+pub fn due_for_guess(now: Duration, guess: f64) -> Result<Duration, GuessError> {
+    let wait = wait_for_guess(guess)?;
+    now.checked_add(wait)
+        .filter(|&due| due <= CLOCK_LIMIT)
+        .ok_or(GuessError::TooLong)
 }
 // ANCHOR_END: guess_rule
 
@@ -113,8 +140,11 @@ impl fmt::Display for LoopError {
                 let why = match problem {
                     GuessError::NotANumber => "is not a number",
                     GuessError::NotFinite => "is not finite",
-                    GuessError::TooLong => "is longer than a Duration can hold",
+                    GuessError::TooLong => {
+                        "would wake it after the loop's clock runs out (about 584 years)"
+                    }
                 };
+                let guess = short_number(*guess);
                 write!(f, "{task} guessed {guess} seconds, which {why}")
             }
             LoopError::Panicked { task, message } => write!(f, "{task} panicked: {message}"),
@@ -123,6 +153,20 @@ impl fmt::Display for LoopError {
 }
 
 impl std::error::Error for LoopError {}
+
+/// A number for an error message: as Rust prints it, unless that would run to
+/// a screenful of digits. `{}` never uses an exponent, so 1e300 would print
+/// 301 digits; from 1e16 on an `f64` cannot even hold every whole number, so
+/// those digits say nothing but "huge", and `1e300` says it better. Tiny
+/// numbers get the same treatment from the other end.
+fn short_number(x: f64) -> String {
+    let size = x.abs();
+    if size >= 1e16 || (size > 0.0 && size < 1e-4) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
 
 struct Task<T> {
     id: TaskId,
@@ -328,9 +372,9 @@ enum Outcome<T> {
 fn resume<T>(task: &mut Task<T>, now: Duration) -> Outcome<T> {
     let answer = catch_unwind(AssertUnwindSafe(|| task.coroutine.resume(now)));
     match answer {
-        Ok(Step::Yielded(guess)) => match wait_for_guess(guess) {
-            Ok(wait) => {
-                task.due = now + wait;
+        Ok(Step::Yielded(guess)) => match due_for_guess(now, guess) {
+            Ok(due) => {
+                task.due = due;
                 Outcome::Waiting
             }
             Err(problem) => Outcome::Failed(LoopError::BadGuess {
@@ -356,5 +400,33 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
         text.clone()
     } else {
         "(a panic payload that is not a string)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_number;
+
+    #[test]
+    fn short_number_uses_an_exponent_only_for_huge_and_tiny_numbers() {
+        let cases = [
+            (1.5, "1.5"),
+            (0.0, "0"),
+            (-2.0, "-2"),
+            (0.001, "0.001"),
+            (1e11, "100000000000"),
+            (1e15, "1000000000000000"),
+            (1e16, "1e16"),
+            (1e30, "1e30"),
+            (-1e300, "-1e300"),
+            (f64::MAX, "1.7976931348623157e308"),
+            (1e-7, "1e-7"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for (x, printed) in cases {
+            assert_eq!(short_number(x), printed, "{x:?}");
+        }
     }
 }

@@ -7,10 +7,11 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use stage01_generator_loop::guessing_loop::wait_for_guess;
+use stage01_generator_loop::guessing_loop::{CLOCK_LIMIT, due_for_guess, wait_for_guess};
 use stage01_generator_loop::scenarios::{self, PRINTERS, SLEEPS};
 use stage01_generator_loop::{
-    Clock, Coroutine, GuessError, GuessingLoop, LoopError, Sleep, Step, TaskId, VirtualClock,
+    Clock, Coroutine, GuessError, GuessingLoop, LoopError, RealClock, Sleep, Step, TaskId,
+    VirtualClock,
 };
 
 fn secs(s: u64) -> Duration {
@@ -234,9 +235,103 @@ fn the_guess_rule() {
         wait_for_guess(f64::NEG_INFINITY),
         Err(GuessError::NotFinite)
     );
+    // Past the ~584 years the loop's clock can count, even if a Duration could.
+    assert_eq!(wait_for_guess(1e11), Err(GuessError::TooLong));
     assert_eq!(wait_for_guess(1e30), Err(GuessError::TooLong));
 }
 // ANCHOR_END: odd_guesses
+
+#[test]
+fn the_clock_limit_is_the_last_nanosecond_a_u64_counts() {
+    assert_eq!(CLOCK_LIMIT, Duration::from_nanos(u64::MAX));
+    // u64::MAX nanoseconds is 18_446_744_073.709_551_615 seconds.
+    assert_eq!(wait_for_guess(18_446_744_073.0), Ok(secs(18_446_744_073)));
+    assert_eq!(wait_for_guess(18_446_744_074.0), Err(GuessError::TooLong));
+    // Added to a late `now`, a short guess can pass the limit too.
+    let late = CLOCK_LIMIT - secs(10);
+    assert_eq!(due_for_guess(late, 10.0), Ok(CLOCK_LIMIT));
+    assert_eq!(due_for_guess(late, 11.0), Err(GuessError::TooLong));
+    assert_eq!(due_for_guess(late, -1.0), Ok(late));
+    assert_eq!(due_for_guess(CLOCK_LIMIT, 0.0), Ok(CLOCK_LIMIT));
+    assert_eq!(
+        due_for_guess(CLOCK_LIMIT, f64::NAN),
+        Err(GuessError::NotANumber)
+    );
+}
+
+/// Asserts that `error` is the loop refusing `guess` from `task` as too long.
+fn assert_too_long(error: LoopError, task: TaskId, guess: f64) {
+    assert_eq!(
+        error,
+        LoopError::BadGuess {
+            task,
+            guess,
+            problem: GuessError::TooLong
+        }
+    );
+}
+
+#[test]
+fn guesses_past_the_clock_limit_are_errors_not_panics() {
+    // Each of these fits in a Duration or not, but none fits on the clock.
+    for guess in [1e11, 1e15, 1e19, 1e30, f64::MAX] {
+        let clock = VirtualClock::new();
+        let mut event_loop = GuessingLoop::new(clock.clone());
+        let before = event_loop.create_task(answers(&[1.0]));
+        let bad = event_loop.create_task(answers(&[guess]));
+        let after = event_loop.create_task(answers(&[1.0]));
+
+        assert_too_long(event_loop.run_once().unwrap_err(), bad, guess);
+        // The bad task is gone, the clock has not moved, and the others are
+        // pending: the round stopped before `after` ran, as for any error.
+        assert_eq!(event_loop.pending_count(), 2);
+        assert_eq!(clock.now(), Duration::ZERO);
+        event_loop.run_forever().unwrap();
+        assert_eq!(event_loop.take_result(before).unwrap().value, 2);
+        assert_eq!(event_loop.take_result(after).unwrap().value, 2);
+        assert_eq!(clock.now(), secs(1));
+
+        // The same through `run_until_complete`, with a task left pending.
+        let mut event_loop = GuessingLoop::new(VirtualClock::new());
+        event_loop.create_task(answers(&[1.0]));
+        let error = event_loop
+            .run_until_complete(answers(&[guess]))
+            .unwrap_err();
+        assert_too_long(error, TaskId(1), guess);
+        assert_eq!(event_loop.pending_count(), 1);
+    }
+}
+
+#[test]
+fn a_guess_that_fits_alone_but_not_after_a_late_now_is_refused() {
+    let clock = VirtualClock::new();
+    // Ten seconds before the end of what the clock can count.
+    clock.advance(CLOCK_LIMIT - secs(10));
+    let mut event_loop = GuessingLoop::new(clock.clone());
+    let fits = event_loop.create_task(Sleep::new(secs(10))); // ends on the last nanosecond
+    let late = event_loop.create_task(Sleep::new(secs(11))); // guesses 11.0: one second too many
+
+    assert_too_long(event_loop.run_forever().unwrap_err(), late, 11.0);
+    assert_eq!(event_loop.pending_count(), 1);
+    event_loop.run_forever().unwrap();
+    let done = event_loop.take_result(fits).unwrap();
+    assert_eq!(done.at, CLOCK_LIMIT);
+    assert_eq!(done.value, "Sleep 10 over");
+    assert_eq!(clock.now(), CLOCK_LIMIT);
+}
+
+#[test]
+fn the_real_clock_refuses_the_same_guesses_without_sleeping() {
+    for guess in [1e11, 1e19, f64::MAX] {
+        let mut event_loop = GuessingLoop::new(RealClock::new());
+        let bad = event_loop.create_task(answers(&[guess]));
+        // One round, so that a loop without the rule fails here instead of
+        // sleeping for thousands of years in the next.
+        assert_too_long(event_loop.run_once().unwrap_err(), bad, guess);
+        assert_eq!(event_loop.pending_count(), 0);
+        assert_eq!(event_loop.stats().slept, Duration::ZERO);
+    }
+}
 
 #[test]
 fn zero_and_negative_guesses_resume_next_round_without_sleeping() {
@@ -257,6 +352,7 @@ fn bad_guesses_stop_the_loop_with_an_error_naming_the_task() {
         (f64::NAN, GuessError::NotANumber),
         (f64::INFINITY, GuessError::NotFinite),
         (f64::NEG_INFINITY, GuessError::NotFinite),
+        (1e11, GuessError::TooLong),
         (1e30, GuessError::TooLong),
     ] {
         let mut event_loop = GuessingLoop::new(VirtualClock::new());
@@ -293,6 +389,28 @@ fn error_messages_say_what_was_wrong() {
         error.to_string(),
         "task 3 guessed NaN seconds, which is not a number"
     );
+}
+
+#[test]
+fn huge_guesses_print_short() {
+    let message = |guess: f64| {
+        LoopError::BadGuess {
+            task: TaskId(1),
+            guess,
+            problem: GuessError::TooLong,
+        }
+        .to_string()
+    };
+    assert_eq!(
+        message(1e30),
+        "task 1 guessed 1e30 seconds, which would wake it after the loop's clock runs out \
+         (about 584 years)"
+    );
+    assert!(message(1e300).contains(" 1e300 seconds"));
+    assert!(message(f64::MAX).contains(" 1.7976931348623157e308 seconds"));
+    // Below 1e16 every whole number is exact, and prints in full.
+    assert!(message(1e11).contains(" 100000000000 seconds"));
+    assert!(message(11.0).contains(" 11 seconds"));
 }
 
 #[test]
