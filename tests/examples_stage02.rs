@@ -256,7 +256,7 @@ fn the_controller_reaches_the_target_from_any_start_at_any_speed() {
 
 #[test]
 fn the_source_controller_never_settles() {
-    // The source: halve when at or below the target, grow by 10% above.
+    // The Sniffen Packets post: halve when at or below the target, grow by 10% above.
     let source = |ticks: u64, yields: u64| {
         if yields <= TARGET_YIELDS {
             (ticks / 2).max(1)

@@ -27,7 +27,7 @@ pub(crate) struct Exhibition {
     pub(crate) opponent_move: Duration,
 }
 
-/// The source's exhibition: 24 boards, 30 move pairs, 5 s against 55 s.
+/// The exhibition of "How does asyncio enable parallel IO waits?": 24 boards, 30 move pairs, 5 s against 55 s.
 pub(crate) const SOURCE: Exhibition = Exhibition {
     boards: 24,
     move_pairs: 30,

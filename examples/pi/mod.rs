@@ -66,7 +66,7 @@ impl Leibniz {
 /// `ticks * yields_per_second` is how many terms a second the machine
 /// manages; divided by the target, it is the chunk that takes exactly a
 /// tenth of a second. When the yields meet the target, that is `ticks`
-/// itself: the equal case holds still. (The source halved `ticks` when the
+/// itself: the equal case holds still. (The Sniffen Packets post halved `ticks` when the
 /// yields were at or below the target and grew it by 10% above, so "equal"
 /// counted as "too few", its equality branch could never run, and `ticks`
 /// swung to and fro for ever.) At least one term per chunk, so the

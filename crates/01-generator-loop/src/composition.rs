@@ -3,7 +3,8 @@
 //! Mirrors PEP 380's `yield from` in CPython (`Python/ceval.c`, the `SEND`
 //! instruction): the outer generator passes each of the inner one's yields out
 //! to the loop unchanged, and when the inner one returns, its return value
-//! becomes the value of the `yield from` expression. The source's example is
+//! becomes the value of the `yield from` expression. The example of
+//! "A little example of how Asyncio works" is
 //!
 //! ```python
 //! def print_every_period(msg, period):

@@ -1,6 +1,7 @@
 //! The loop: resume every task once per round, then sleep for the smallest guess.
 //!
-//! Mirrors the source's toy `run(tasks)` loop. In CPython the same job belongs to
+//! Mirrors the toy `run(tasks)` loop of the blog post "A little example of how
+//! Asyncio works". In CPython the same job belongs to
 //! `BaseEventLoop.run_forever` and `_run_once` (`asyncio/base_events.py`), which
 //! stage 2 rebuilds so that nothing has to guess. Names follow asyncio where the
 //! idea is the same: `create_task`, `run_forever`, `run_until_complete`, `gather`.

@@ -13,9 +13,9 @@
 //! | [`sleep`] | a coroutine written by hand | a generator function |
 //! | [`composition`] | one coroutine inside another | `yield from`, `await` |
 //! | [`async_coroutine`] | an `async` block as a coroutine | `__await__`, `coro.send(None)` |
-//! | [`one_channel`] | the source's leaky first loop | generators before PEP 380 |
+//! | [`one_channel`] | the blog post's leaky first loop | generators before PEP 380 |
 //! | [`guessing_loop`] | the loop | the toy `run(tasks)`; asyncio's `run_forever` |
-//! | [`scenarios`] | the programs of the source material | |
+//! | [`scenarios`] | scenarios 1 to 3, from "A little example of how Asyncio works" | |
 
 pub mod async_coroutine;
 pub mod clock;

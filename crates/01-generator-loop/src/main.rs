@@ -1,4 +1,5 @@
-//! The stage 1 demo: the source's scenarios 1 to 3 on a loop that guesses.
+//! The stage 1 demo: scenarios 1 to 3 (from the blog post "A little example
+//! of how Asyncio works") on a loop that guesses.
 
 use std::process::ExitCode;
 
@@ -10,9 +11,10 @@ Stage 1: a loop that runs resumable coroutines and sleeps by guessing.
 
 Usage: cargo run -p stage01-generator-loop [-- OPTIONS]
 
-Runs the source's scenarios 1 to 3 (four sleeps; three printers, first with
-the leaky one-channel loop, then with return values, then as async fns) and
-reports how many rounds and resumes the loop made.
+Runs scenarios 1 to 3 of the blog post \"A little example of how Asyncio
+works\" (four sleeps; three printers, first with the leaky one-channel loop,
+then with return values, then as async fns) and reports how many rounds and
+resumes the loop made.
 
 Options:
   --virtual   run on a virtual clock: no real waiting, exact times

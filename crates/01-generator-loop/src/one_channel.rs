@@ -1,8 +1,9 @@
-//! The source's first loop, where guesses and results share one channel.
+//! The first loop of the blog post "A little example of how Asyncio works",
+//! where guesses and results share one channel.
 //!
 //! Mirrors Python generators before PEP 380 (Python 3.3), which could not
 //! `return` a value: whatever a generator produced, it had to `yield`. The
-//! source's toy loop therefore treats every yielded number as a guess and every
+//! blog post's toy loop therefore treats every yielded number as a guess and every
 //! other yielded value as a result. With `yield from`, a sub-generator's yields
 //! pass straight through, its final value included, and the loop cannot tell
 //! the task's result from an inner one: every `Sleep X over` leaks into the
@@ -35,7 +36,7 @@ pub trait Generator {
 // ANCHOR_END: generator
 
 /// A coroutine rewritten for one channel: it yields its result, then ends.
-/// This is the source's `sleep`, whose last line is `yield "Sleep N over"`.
+/// This is the blog post's `sleep`, whose last line is `yield "Sleep N over"`.
 pub struct YieldsItsResult<C> {
     coroutine: C,
     finished: bool,

@@ -1,8 +1,8 @@
-//! The source's scenarios 1 to 3, as functions the demo, the tests and the
-//! Python parity check all run.
+//! Scenarios 1 to 3, from the blog post "A little example of how Asyncio
+//! works", as functions the demo, the tests and the Python parity check all
+//! run.
 //!
-//! Mirrors no asyncio file: these are the programs of the source material
-//! (brief scenarios 1, 2 and 3). Each one writes what it prints to a
+//! Mirrors no asyncio file: these are the blog post's programs. Each one writes what it prints to a
 //! [`Transcript`] and returns what its loop counted.
 
 use std::cell::RefCell;
@@ -81,7 +81,7 @@ pub fn sleep_by_guessing<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, 
 }
 // ANCHOR_END: scenario_1
 
-/// Scenario 2, as the source wrote it: every yielded value is a "result".
+/// Scenario 2, as the blog post wrote it: every yielded value is a "result".
 pub fn composition_leaky<C: Clock>(clock: C, out: &Transcript) -> Result<Stats, LoopError> {
     out.say("Scenario 2a: three printers on the one-channel loop (values leak)");
     let results = Rc::new(RefCell::new(Vec::new()));

@@ -1,6 +1,7 @@
 //! The smallest useful coroutine: sleep without blocking, by answering guesses.
 //!
-//! Mirrors the `sleep` generator of the source's toy loop, which in Python reads
+//! Mirrors the `sleep` generator of the toy loop in the blog post
+//! "A little example of how Asyncio works", which in Python reads
 //!
 //! ```python
 //! def sleep(duration):

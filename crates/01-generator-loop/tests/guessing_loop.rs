@@ -2,11 +2,11 @@
 //! order, results, what it counts, odd guesses, panics, and sizes from zero
 //! tasks to ten thousand.
 
-use demo_support::Transcript;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use demo_support::Transcript;
 use stage01_generator_loop::guessing_loop::{CLOCK_LIMIT, due_for_guess, wait_for_guess};
 use stage01_generator_loop::scenarios::{self, PRINTERS, SLEEPS};
 use stage01_generator_loop::{

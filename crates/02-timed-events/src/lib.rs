@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | [`seconds`] | float seconds in, exact nanoseconds inside | `loop.time()` |
 //! | [`schedule`] | a sorted list and a heap of wake-up times | `_scheduled`, `heapq` |
-//! | [`schedule_loop`] | coroutines on a schedule, no callbacks | the source's naive loop |
+//! | [`schedule_loop`] | coroutines on a schedule, no callbacks | the naive loop of the Stack Overflow question |
 //! | [`handle`] | a cancellable scheduled callback | `Handle`, `TimerHandle` |
 //! | [`poller`] | how the loop waits | `selector.select(timeout)` |
 //! | [`error`] | what can go wrong | the loop's `RuntimeError`s |
@@ -19,7 +19,7 @@
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
 //! | [`running`] | the loop running in this thread | `get_running_loop` |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
-//! | [`scenarios`] | the source's programs | |
+//! | [`scenarios`] | scenarios 4 and 9 | |
 //! | [`fast`] | a schedule for a million timers (chapter 2, "Making it fast") | |
 
 pub mod abstract_loop;

@@ -1,4 +1,5 @@
-//! The stage 2 demo: the source's scenarios 4 and 9 on the callback loop.
+//! The stage 2 demo: scenarios 4 and 9 (from the Stack Overflow question
+//! "How does asyncio enable parallel IO waits?") on the callback loop.
 
 use std::process::ExitCode;
 

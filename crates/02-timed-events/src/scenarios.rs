@@ -1,6 +1,7 @@
-//! The source's programs for this stage, as functions the demo, the tests and
-//! the book all run: scenario 4 (timed events) and scenario 9 (concurrency
-//! arithmetic). Each writes what it prints to a [`Transcript`].
+//! Scenarios 4 (timed events) and 9 (concurrency arithmetic), from the
+//! Stack Overflow question "How does asyncio enable parallel IO waits?", as
+//! functions the demo, the tests and the book all run. Each writes what it
+//! prints to a [`Transcript`].
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ pub const STEPS: u32 = 5;
 pub const STEP: Duration = Duration::from_millis(100);
 
 // ANCHOR: sleepy
-/// The source's `sleepy`: `STEPS` steps of `asleep(STEP)`, printing each.
+/// The question's `sleepy`: `STEPS` steps of `asleep(STEP)`, printing each.
 pub async fn sleepy(co: Yielder<SleepUntil>, name: String, out: Transcript) -> String {
     for step in 1..=STEPS {
         asleep(&co, STEP).await;
@@ -78,7 +79,7 @@ pub fn timed_events(
     Ok(())
 }
 
-/// Scenario 4 on the source's naive loop, first with a sorted list and then
+/// Scenario 4 on the question's naive loop, first with a sorted list and then
 /// with a heap: the same order, the same times, the same number of resumes.
 pub fn timed_events_naive<C: Clock>(new_clock: impl Fn() -> C, out: &Transcript) {
     let quiet = Transcript::new();
@@ -103,7 +104,7 @@ pub fn timed_events_naive<C: Clock>(new_clock: impl Fn() -> C, out: &Transcript)
 }
 
 // ANCHOR: count
-/// The source's `count`: One, a second's sleep, Two, two seconds, Three.
+/// The question's `count`: One, a second's sleep, Two, two seconds, Three.
 pub async fn count(co: Yielder<SleepUntil>, out: Transcript) {
     out.at(co.now(), "One");
     sleep(&co, Duration::from_secs(1)).await;

@@ -1,4 +1,5 @@
-//! The source's first timed loop: coroutines kept in a schedule by wake-up
+//! The first timed loop of the Stack Overflow question "How does asyncio
+//! enable parallel IO waits?": coroutines kept in a schedule by wake-up
 //! time, and no callbacks at all.
 //!
 //! Mirrors no asyncio file: it is the step between stage 1's guessing loop and
@@ -6,7 +7,7 @@
 //! then, resume it, and put it back if it yields another time. The schedule is
 //! a type parameter, so the same loop runs on the naive [`SortedList`] and on
 //! the [`Heap`] (`crate::schedule`). A panic in a coroutine is not caught
-//! here: it ends the run, as an exception ends the source's loop.
+//! here: it ends the run, as an exception ends the Python loop.
 //!
 //! [`SortedList`]: crate::schedule::SortedList
 //! [`Heap`]: crate::schedule::Heap

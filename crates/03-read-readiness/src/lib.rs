@@ -17,7 +17,7 @@
 //! | [`selector_events`] | stage 2's loop, waiting in a selector | `BaseSelectorEventLoop`, `add_reader` |
 //! | [`self_pipe`] | waking the loop from another thread | the self-pipe, `call_soon_threadsafe` |
 //! | [`events`] | coroutines that wait to read or write | `sock_recv`, the read event |
-//! | [`scenarios`] | scenario 5 of the source material | |
+//! | [`scenarios`] | scenario 5, from "How does asyncio enable parallel IO waits?" | |
 
 pub mod events;
 pub mod poll;

@@ -1,4 +1,4 @@
-//! The stage 3 demo: the source's scenario 5 on a loop that waits in
+//! The stage 3 demo: scenario 5 (from "How does asyncio enable parallel IO waits?") on a loop that waits in
 //! `select` (or `poll`), and, if asked, a session that reads what you type.
 
 use std::fs::File;

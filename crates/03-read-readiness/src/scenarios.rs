@@ -1,7 +1,7 @@
-//! The source's program for this stage, as functions the demo, the tests and
-//! the book all run: scenario 5 (read readiness), and a session that reads
-//! what you type while a ticker ticks. Each writes what it prints to a
-//! [`Transcript`].
+//! Scenario 5 (read readiness), from the Stack Overflow question "How does
+//! asyncio enable parallel IO waits?", and a session that reads what you
+//! type while a ticker ticks, as functions the demo, the tests and the book
+//! all run. Each writes what it prints to a [`Transcript`].
 //!
 //! Everything runs in one thread, on one loop. Timer callbacks write into a
 //! pipe and a socket pair, coroutines read them, and the loop, waiting in
