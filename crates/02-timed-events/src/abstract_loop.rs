@@ -14,7 +14,7 @@ use std::fmt;
 use demo_support::Mark;
 
 use crate::error::{CallbackPanic, LoopError};
-use crate::seconds::{Delay, Nanos};
+use crate::seconds::{Delay, Nanos, to_nanos, to_seconds};
 
 // ANCHOR: abstract_event_loop
 /// A scheduled callback that can be cancelled: asyncio's `TimerHandle`
@@ -38,6 +38,16 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
     /// every callback already queued. Never runs it here and now.
     #[track_caller]
     fn call_soon(&self, callback: impl FnOnce(&Self) + 'static) -> Result<Self::Handle, LoopError>;
+    /// `call_at` for a time in nanoseconds: every timer is made here.
+    #[track_caller]
+    fn call_at_nanos(
+        &self,
+        when: Nanos,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Self::Handle, LoopError>;
+    /// The loop's clock in whole nanoseconds: the time it computes with.
+    fn now(&self) -> Nanos;
+
     /// asyncio's `call_later`: run `callback` `delay` from now, in float
     /// seconds or as a `Duration`. A zero or negative delay is due at once;
     /// one past what the clock can count, [`NEVER`](crate::seconds::NEVER).
@@ -46,25 +56,27 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
         &self,
         delay: impl Delay,
         callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<Self::Handle, LoopError>;
+    ) -> Result<Self::Handle, LoopError> {
+        let delay = delay.to_nanos().ok_or(LoopError::NotANumber)?;
+        self.call_at_nanos(self.now().saturating_add(delay), callback)
+    }
+
     /// asyncio's `call_at`: run `callback` when the loop's clock reads `when`.
     #[track_caller]
     fn call_at(
         &self,
         when: f64,
         callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<Self::Handle, LoopError>;
-    /// `call_at` for a time in nanoseconds.
-    #[track_caller]
-    fn call_at_nanos(
-        &self,
-        when: Nanos,
-        callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<Self::Handle, LoopError>;
+    ) -> Result<Self::Handle, LoopError> {
+        let when = to_nanos(when).ok_or(LoopError::NotANumber)?;
+        self.call_at_nanos(when, callback)
+    }
+
     /// asyncio's `loop.time()`: the loop's clock, in seconds.
-    fn time(&self) -> f64;
-    /// The loop's clock in whole nanoseconds: the time it computes with.
-    fn now(&self) -> Nanos;
+    fn time(&self) -> f64 {
+        to_seconds(self.now())
+    }
+
     /// asyncio's `run_forever`: iterate until `stop` is called.
     fn run_forever(&self) -> Result<(), LoopError>;
     /// One iteration, for a caller that steps the loop by hand (as tests

@@ -20,9 +20,9 @@ use crate::abstract_loop::AbstractEventLoop;
 use crate::error::{CallbackPanic, LoopError};
 use crate::handle::{Callback, Handle};
 use crate::poller::{Poller, Sleeper};
-use crate::running::{is_any_running, set_running_loop};
+use crate::running::RunState;
 use crate::schedule::{Heap, Schedule};
-use crate::seconds::{Delay, Nanos, from_duration, to_nanos, to_seconds, wait_until};
+use crate::seconds::{Nanos, from_duration, wait_until};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, never
 /// bother compacting the heap.
@@ -50,10 +50,8 @@ struct Inner<P: Poller> {
     /// asyncio's `_timer_cancelled_count`: cancelled timers still in it.
     cancelled_timers: Rc<Cell<usize>>,
     poller: RefCell<P>,
-    stopping: Cell<bool>,
-    running: Cell<bool>,
-    closed: Cell<bool>,
-    iterations: Cell<u64>,
+    /// Whether it runs, is stopping or closed; its iterations.
+    state: RunState,
     exception_handler: RefCell<Option<ExceptionHandler<P>>>,
     timeline: RefCell<Option<Timeline>>,
 }
@@ -75,10 +73,7 @@ impl<P: Poller> EventLoop<P> {
             scheduled: RefCell::default(),
             cancelled_timers: Rc::default(),
             poller: RefCell::new(poller),
-            stopping: Cell::new(false),
-            running: Cell::new(false),
-            closed: Cell::new(false),
-            iterations: Cell::new(0),
+            state: RunState::default(),
             exception_handler: RefCell::new(None),
             timeline: RefCell::new(None),
         };
@@ -92,14 +87,6 @@ impl<P: Poller> EventLoop<P> {
     /// Never held across a call into the loop.
     pub fn poller(&self) -> RefMut<'_, P> {
         self.inner.poller.borrow_mut()
-    }
-
-    /// Append `handle` to the ready queue, unless it was cancelled: asyncio's
-    /// `_add_callback`, for a poller's readers and writers.
-    pub fn add_callback(&self, handle: Handle<P>) {
-        if !handle.cancelled() {
-            self.inner.ready.borrow_mut().push_back(handle);
-        }
     }
 
     // ANCHOR: call_exception_handler
@@ -134,7 +121,7 @@ impl<P: Poller> EventLoop<P> {
     /// asyncio's `_run_once`: one full iteration of the loop.
     fn run_once_unchecked(&self) -> Result<(), LoopError> {
         let inner = &*self.inner;
-        inner.iterations.set(inner.iterations.get() + 1);
+        inner.state.count_iteration();
 
         // 1. Drop cancelled timers: rebuild the heap without them if they
         //    are more than half of it, else pop those at its front.
@@ -161,7 +148,7 @@ impl<P: Poller> EventLoop<P> {
         //    loop is stopping; else until the earliest timer; else for as
         //    long as it takes.
         let mut ready = inner.ready.borrow_mut();
-        let timeout = if !ready.is_empty() || inner.stopping.get() {
+        let timeout = if !ready.is_empty() || inner.state.is_stopping() {
             Some(Duration::ZERO)
         } else {
             let earliest = scheduled.peek().map(|(key, _)| key.when);
@@ -209,7 +196,7 @@ impl<P: Poller> EventLoop<P> {
     /// nothing.
     fn shut_down(&self) {
         let inner = &*self.inner;
-        if inner.closed.replace(true) {
+        if !inner.state.close() {
             return;
         }
         // Gather everything first, then cancel it, outside every borrow:
@@ -229,29 +216,6 @@ impl<P: Poller> EventLoop<P> {
     }
     // ANCHOR_END: shut_down
 
-    fn check_closed(&self) -> Result<(), LoopError> {
-        if self.is_closed() {
-            Err(LoopError::Closed)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Make this the running loop, as asyncio's `_check_running` and
-    /// `_set_running_loop` do, until the guard returned is dropped.
-    fn start_running(&self) -> Result<Running<'_, P>, LoopError> {
-        self.check_closed()?;
-        if self.is_running() {
-            return Err(LoopError::AlreadyRunning);
-        }
-        if is_any_running() {
-            return Err(LoopError::AnotherLoopRunning);
-        }
-        self.inner.running.set(true);
-        set_running_loop(Some(self.clone()));
-        Ok(Running { event_loop: self })
-    }
-
     /// Mark on the timeline how long the loop waited, if it did.
     fn record_wait(&self, from: Nanos) {
         if self.now() > from {
@@ -266,10 +230,6 @@ impl<P: Poller> EventLoop<P> {
 impl<P: Poller> AbstractEventLoop for EventLoop<P> {
     type Handle = Handle<P>;
 
-    fn time(&self) -> f64 {
-        to_seconds(self.now())
-    }
-
     fn now(&self) -> Nanos {
         from_duration(self.inner.clock.now())
     }
@@ -277,30 +237,10 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
     // ANCHOR: call_soon
     #[track_caller]
     fn call_soon(&self, callback: impl FnOnce(&Self) + 'static) -> Result<Handle<P>, LoopError> {
-        self.check_closed()?;
+        self.inner.state.check_closed()?;
         let handle = Handle::new(Callback::Once(Box::new(callback)), Location::caller());
         self.inner.ready.borrow_mut().push_back(handle.clone());
         Ok(handle)
-    }
-
-    #[track_caller]
-    fn call_later(
-        &self,
-        delay: impl Delay,
-        callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<Handle<P>, LoopError> {
-        let delay = delay.to_nanos().ok_or(LoopError::NotANumber)?;
-        self.call_at_nanos(self.now().saturating_add(delay), callback)
-    }
-
-    #[track_caller]
-    fn call_at(
-        &self,
-        when: f64,
-        callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<Handle<P>, LoopError> {
-        let when = to_nanos(when).ok_or(LoopError::NotANumber)?;
-        self.call_at_nanos(when, callback)
     }
 
     #[track_caller]
@@ -309,7 +249,7 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
         when: Nanos,
         callback: impl FnOnce(&Self) + 'static,
     ) -> Result<Handle<P>, LoopError> {
-        self.check_closed()?;
+        self.inner.state.check_closed()?;
         let callback = Callback::Once(Box::new(callback));
         let cancelled_timers = Rc::clone(&self.inner.cancelled_timers);
         let handle = Handle::timer(when, callback, cancelled_timers, Location::caller());
@@ -320,19 +260,19 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
     // ANCHOR_END: call_soon
 
     fn stop(&self) {
-        self.inner.stopping.set(true);
+        self.inner.state.stop();
     }
 
     fn is_running(&self) -> bool {
-        self.inner.running.get()
+        self.inner.state.is_running()
     }
 
     fn is_closed(&self) -> bool {
-        self.inner.closed.get()
+        self.inner.state.is_closed()
     }
 
     fn iterations(&self) -> u64 {
-        self.inner.iterations.get()
+        self.inner.state.iterations()
     }
 
     fn scheduled_count(&self) -> usize {
@@ -349,25 +289,16 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
         }
     }
 
-    // ANCHOR: run_forever
     fn run_forever(&self) -> Result<(), LoopError> {
-        let _running = self.start_running()?;
-        let outcome = loop {
-            if let Err(error) = self.run_once_unchecked() {
-                break Err(error);
-            }
-            if self.inner.stopping.get() {
-                break Ok(());
-            }
-        };
-        self.inner.stopping.set(false);
-        outcome
+        self.inner
+            .state
+            .run_forever(self, || self.run_once_unchecked())
     }
-    // ANCHOR_END: run_forever
 
     fn run_once(&self) -> Result<(), LoopError> {
-        let _running = self.start_running()?;
-        self.run_once_unchecked()
+        self.inner
+            .state
+            .run_once(self, || self.run_once_unchecked())
     }
 
     // ANCHOR: close
@@ -381,19 +312,6 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
     // ANCHOR_END: close
 }
 // ANCHOR_END: base_event_loop
-
-/// While it lives, its loop is running; dropping it, on every way out of
-/// `run_forever` (an error, a panic), makes the loop stop being so.
-struct Running<'a, P: Poller> {
-    event_loop: &'a EventLoop<P>,
-}
-
-impl<P: Poller> Drop for Running<'_, P> {
-    fn drop(&mut self) {
-        self.event_loop.inner.running.set(false);
-        set_running_loop::<EventLoop<P>>(None);
-    }
-}
 
 // ANCHOR: owner
 impl<P: Poller> Clone for EventLoop<P> {

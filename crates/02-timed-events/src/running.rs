@@ -4,10 +4,12 @@
 //! in CPython's `asyncio/events.py`: `run_forever` makes its loop the
 //! running loop of the thread until it returns, so that code running on the
 //! loop (a callback, a coroutine) can reach the loop's whole API without
-//! being handed it.
+//! being handed it. Here too: what every loop keeps about its own running
+//! ([`RunState`]), and `run_forever` itself.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 
 use crate::error::LoopError;
 
@@ -31,15 +33,140 @@ pub fn get_running_loop<L: Clone + 'static>() -> Result<L, LoopError> {
 // ANCHOR_END: get_running_loop
 
 /// Whether any loop is running in this thread.
-pub(crate) fn is_any_running() -> bool {
+fn is_any_running() -> bool {
     RUNNING.with_borrow(Option::is_some)
 }
 
 /// asyncio's `_set_running_loop`: `Some(clone)` when a loop starts running,
 /// `None` when it stops.
-pub(crate) fn set_running_loop<L: 'static>(event_loop: Option<L>) {
+fn set_running_loop<L: 'static>(event_loop: Option<L>) {
     let running = event_loop.map(|l| Box::new(l) as Box<dyn Any>);
     // Dropped after the borrow ends: dropping a loop may run arbitrary code.
     let previous = RUNNING.with_borrow_mut(|slot| std::mem::replace(slot, running));
     drop(previous);
+}
+
+// ANCHOR: run_state
+/// What a loop keeps about its own running: asyncio's `_stopping`,
+/// `_closed` and `_thread_id` (whether it runs), and a count of iterations.
+/// The textbook loop and the fast one each keep one, and run through it.
+#[derive(Debug, Default)]
+pub(crate) struct RunState {
+    stopping: Cell<bool>,
+    running: Cell<bool>,
+    closed: Cell<bool>,
+    iterations: Cell<u64>,
+}
+
+impl RunState {
+    // ANCHOR: run_forever
+    /// asyncio's `run_forever`: `run_once` (the loop's `_run_once`) again
+    /// and again until `stop` is called, with `event_loop` this thread's
+    /// running loop meanwhile.
+    pub(crate) fn run_forever<L: Clone + 'static>(
+        &self,
+        event_loop: &L,
+        run_once: impl Fn() -> Result<(), LoopError>,
+    ) -> Result<(), LoopError> {
+        let _running = self.start(event_loop)?;
+        let outcome = loop {
+            if let Err(error) = run_once() {
+                break Err(error);
+            }
+            if self.stopping.get() {
+                break Ok(());
+            }
+        };
+        self.stopping.set(false);
+        outcome
+    }
+    // ANCHOR_END: run_forever
+
+    /// One iteration, run by hand (as tests do). Refused while the loop
+    /// runs: an iteration inside an iteration would run callbacks out of turn.
+    pub(crate) fn run_once<L: Clone + 'static>(
+        &self,
+        event_loop: &L,
+        run_once: impl FnOnce() -> Result<(), LoopError>,
+    ) -> Result<(), LoopError> {
+        let _running = self.start(event_loop)?;
+        run_once()
+    }
+
+    /// asyncio's `_check_closed`, `_check_running` and `_set_running_loop`:
+    /// `event_loop` runs until the guard returned is dropped, on every way
+    /// out (an error, a panic).
+    fn start<L: Clone + 'static>(&self, event_loop: &L) -> Result<Running<'_, L>, LoopError> {
+        self.check_closed()?;
+        if self.running.get() {
+            return Err(LoopError::AlreadyRunning);
+        }
+        if is_any_running() {
+            return Err(LoopError::AnotherLoopRunning);
+        }
+        self.running.set(true);
+        set_running_loop(Some(event_loop.clone()));
+        Ok(Running {
+            state: self,
+            kind: PhantomData,
+        })
+    }
+
+    /// `Err(LoopError::Closed)` once the loop is closed.
+    pub(crate) fn check_closed(&self) -> Result<(), LoopError> {
+        if self.closed.get() {
+            Err(LoopError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Mark the loop closed; `false` if it already was.
+    pub(crate) fn close(&self) -> bool {
+        !self.closed.replace(true)
+    }
+
+    /// asyncio's `stop`.
+    pub(crate) fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    /// Whether the loop is stopping: it must not wait.
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Whether the loop runs.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
+    }
+
+    /// Whether the loop was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Count one more iteration.
+    pub(crate) fn count_iteration(&self) {
+        self.iterations.set(self.iterations.get() + 1);
+    }
+
+    /// How many iterations the loop has made.
+    pub(crate) fn iterations(&self) -> u64 {
+        self.iterations.get()
+    }
+}
+// ANCHOR_END: run_state
+
+/// While it lives, its loop runs, and is this thread's running loop.
+struct Running<'a, L: 'static> {
+    state: &'a RunState,
+    kind: PhantomData<L>,
+}
+
+impl<L: 'static> Drop for Running<'_, L> {
+    fn drop(&mut self) {
+        self.state.running.set(false);
+        set_running_loop::<L>(None);
+    }
 }

@@ -25,9 +25,9 @@ use crate::error::CallbackPanic;
 use crate::error::LoopError;
 use crate::event_loop::MIN_SCHEDULED_TIMERS;
 use crate::poller::Sleeper;
-use crate::running::{is_any_running, set_running_loop};
+use crate::running::RunState;
 use crate::schedule::Schedule;
-use crate::seconds::{Delay, Nanos, from_duration, to_nanos, to_seconds, wait_until};
+use crate::seconds::{Nanos, from_duration, to_seconds, wait_until};
 
 /// How many of the next timers' slots each iteration that fired a timer
 /// fetches into the cache: the benchmark at 10⁶ timers ran fastest with 4
@@ -50,10 +50,8 @@ struct Inner {
     slots: Rc<RefCell<Slots<Callback>>>,
     ready: RefCell<VecDeque<SlotId>>,
     scheduled: RefCell<RadixHeap<SlotId>>,
-    stopping: Cell<bool>,
-    running: Cell<bool>,
-    closed: Cell<bool>,
-    iterations: Cell<u64>,
+    /// Whether it runs, is stopping or closed; its iterations.
+    state: RunState,
     exception_handler: RefCell<Option<ExceptionHandler>>,
     timeline: RefCell<Option<Timeline>>,
 }
@@ -76,10 +74,7 @@ impl FastEventLoop {
             slots: Rc::default(),
             ready: RefCell::default(),
             scheduled: RefCell::default(),
-            stopping: Cell::new(false),
-            running: Cell::new(false),
-            closed: Cell::new(false),
-            iterations: Cell::new(0),
+            state: RunState::default(),
             exception_handler: RefCell::new(None),
             timeline: RefCell::new(None),
         };
@@ -96,7 +91,7 @@ impl FastEventLoop {
 
     #[track_caller]
     fn schedule(&self, when: Option<Nanos>, callback: Callback) -> Result<FastHandle, LoopError> {
-        self.check_closed()?;
+        self.inner.state.check_closed()?;
         let origin = Origin {
             when,
             scheduled_at: Location::caller(),
@@ -124,7 +119,7 @@ impl FastEventLoop {
     /// `_run_once`, as the textbook loop's, on slots and a radix heap.
     fn run_once_unchecked(&self) -> Result<(), LoopError> {
         let inner = &*self.inner;
-        inner.iterations.set(inner.iterations.get() + 1);
+        inner.state.count_iteration();
 
         // 1. Drop cancelled timers: compact, or pop those at the front.
         let mut scheduled = inner.scheduled.borrow_mut();
@@ -144,7 +139,7 @@ impl FastEventLoop {
         drop(slots);
 
         // 2. How long to wait.
-        let timeout = if !inner.ready.borrow().is_empty() || inner.stopping.get() {
+        let timeout = if !inner.ready.borrow().is_empty() || inner.state.is_stopping() {
             Some(Duration::ZERO)
         } else {
             let earliest = scheduled.peek().map(|(key, _)| key.when);
@@ -225,7 +220,7 @@ impl FastEventLoop {
 
     fn shut_down(&self) {
         let inner = &*self.inner;
-        if inner.closed.replace(true) {
+        if !inner.state.close() {
             return;
         }
         inner.ready.borrow_mut().clear();
@@ -234,27 +229,6 @@ impl FastEventLoop {
         let callbacks = inner.slots.borrow_mut().take_all();
         drop(callbacks);
         drop(inner.exception_handler.take());
-    }
-
-    fn check_closed(&self) -> Result<(), LoopError> {
-        if self.inner.closed.get() {
-            Err(LoopError::Closed)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn start_running(&self) -> Result<Running<'_>, LoopError> {
-        self.check_closed()?;
-        if self.inner.running.get() {
-            return Err(LoopError::AlreadyRunning);
-        }
-        if is_any_running() {
-            return Err(LoopError::AnotherLoopRunning);
-        }
-        self.inner.running.set(true);
-        set_running_loop(Some(self.clone()));
-        Ok(Running { event_loop: self })
     }
 }
 
@@ -267,26 +241,6 @@ impl AbstractEventLoop for FastEventLoop {
     }
 
     #[track_caller]
-    fn call_later(
-        &self,
-        delay: impl Delay,
-        callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<FastHandle, LoopError> {
-        let delay = delay.to_nanos().ok_or(LoopError::NotANumber)?;
-        self.call_at_nanos(self.now().saturating_add(delay), callback)
-    }
-
-    #[track_caller]
-    fn call_at(
-        &self,
-        when: f64,
-        callback: impl FnOnce(&Self) + 'static,
-    ) -> Result<FastHandle, LoopError> {
-        let when = to_nanos(when).ok_or(LoopError::NotANumber)?;
-        self.call_at_nanos(when, callback)
-    }
-
-    #[track_caller]
     fn call_at_nanos(
         &self,
         when: Nanos,
@@ -295,39 +249,28 @@ impl AbstractEventLoop for FastEventLoop {
         self.schedule(Some(when), Box::new(callback))
     }
 
-    fn time(&self) -> f64 {
-        to_seconds(self.now())
-    }
-
     fn now(&self) -> Nanos {
         from_duration(self.inner.clock.now())
     }
 
     fn run_forever(&self) -> Result<(), LoopError> {
-        let _running = self.start_running()?;
-        let outcome = loop {
-            if let Err(error) = self.run_once_unchecked() {
-                break Err(error);
-            }
-            if self.inner.stopping.get() {
-                break Ok(());
-            }
-        };
-        self.inner.stopping.set(false);
-        outcome
+        self.inner
+            .state
+            .run_forever(self, || self.run_once_unchecked())
     }
 
     fn run_once(&self) -> Result<(), LoopError> {
-        let _running = self.start_running()?;
-        self.run_once_unchecked()
+        self.inner
+            .state
+            .run_once(self, || self.run_once_unchecked())
     }
 
     fn stop(&self) {
-        self.inner.stopping.set(true);
+        self.inner.state.stop();
     }
 
     fn close(&self) -> Result<(), LoopError> {
-        if self.inner.running.get() {
+        if self.is_running() {
             return Err(LoopError::CloseWhileRunning);
         }
         self.shut_down();
@@ -335,15 +278,15 @@ impl AbstractEventLoop for FastEventLoop {
     }
 
     fn is_running(&self) -> bool {
-        self.inner.running.get()
+        self.inner.state.is_running()
     }
 
     fn is_closed(&self) -> bool {
-        self.inner.closed.get()
+        self.inner.state.is_closed()
     }
 
     fn iterations(&self) -> u64 {
-        self.inner.iterations.get()
+        self.inner.state.iterations()
     }
 
     fn scheduled_count(&self) -> usize {
@@ -358,18 +301,6 @@ impl AbstractEventLoop for FastEventLoop {
         if let Some(timeline) = &*self.inner.timeline.borrow() {
             timeline.record(self.now(), mark);
         }
-    }
-}
-
-/// While it lives, its loop is running.
-struct Running<'a> {
-    event_loop: &'a FastEventLoop,
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.event_loop.inner.running.set(false);
-        set_running_loop::<FastEventLoop>(None);
     }
 }
 
