@@ -90,6 +90,15 @@ impl VirtualClock {
     }
 }
 
+impl VirtualClock {
+    /// How many clones of this clock exist, this one included. A loop owns
+    /// the clone it was given, so a test can tell from this whether the
+    /// loops it made on a clock were freed.
+    pub fn clones(&self) -> usize {
+        Arc::strong_count(&self.nanos)
+    }
+}
+
 impl Clock for VirtualClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.nanos.load(Ordering::SeqCst))

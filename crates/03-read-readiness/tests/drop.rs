@@ -5,14 +5,11 @@
 //! The tests count this process's open descriptors, so they take turns, and
 //! no other test file shares their process.
 
-use std::cell::Cell;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
-use stage01_generator_loop::{AsyncCoroutine, Clock, VirtualClock, Yielder};
+use stage01_generator_loop::{AsyncCoroutine, VirtualClock, Yielder};
 use stage02_timed_events::{AbstractEventLoop, LoopError, spawn};
 use stage03_read_readiness::{
     IoEvent, PollSelector, SelectorError, SelectorEventLoop, SelectorEvents, read,
@@ -30,48 +27,19 @@ fn open_descriptors() -> usize {
         .count()
 }
 
-/// A virtual clock that counts, when it is dropped, one more loop freed:
-/// a loop owns its clock, so the clock goes when the loop's memory does.
-struct CountingClock {
-    clock: VirtualClock,
-    freed: Rc<Cell<usize>>,
-}
-
-impl Clock for CountingClock {
-    fn now(&self) -> Duration {
-        self.clock.now()
-    }
-
-    fn sleep(&self, duration: Duration) {
-        self.clock.sleep(duration);
-    }
-
-    fn is_virtual(&self) -> bool {
-        true
-    }
-}
-
-impl Drop for CountingClock {
-    fn drop(&mut self) {
-        self.freed.set(self.freed.get() + 1);
-    }
-}
-
-fn counted_loop(freed: &Rc<Cell<usize>>) -> SelectorEventLoop {
-    let clock = CountingClock {
-        clock: VirtualClock::new(),
-        freed: Rc::clone(freed),
-    };
-    SelectorEventLoop::with_selector(clock, PollSelector::new()).expect("a loop")
+/// A loop on a clone of `clock`: the loop owns the clone, so
+/// `clock.clones()` tells whether the loop was freed.
+fn loop_on(clock: &VirtualClock) -> SelectorEventLoop {
+    SelectorEventLoop::with_selector(clock.clone(), PollSelector::new()).expect("a loop")
 }
 
 #[test]
 fn dropping_loops_with_a_pending_read_or_a_reader_holding_the_loop_frees_everything() {
     let _lock = one_at_a_time();
     let before = open_descriptors();
-    let freed = Rc::new(Cell::new(0));
+    let clock = VirtualClock::new();
     for n in 0..1_000 {
-        let event_loop = counted_loop(&freed);
+        let event_loop = loop_on(&clock);
         let (ours, theirs) = UnixStream::pair().unwrap();
         ours.set_nonblocking(true).unwrap();
         if n % 2 == 0 {
@@ -94,7 +62,7 @@ fn dropping_loops_with_a_pending_read_or_a_reader_holding_the_loop_frees_everyth
         assert_eq!(event_loop.watched().len(), 1);
         drop((event_loop, theirs));
     }
-    assert_eq!(freed.get(), 1_000, "every loop was freed");
+    assert_eq!(clock.clones(), 1, "every loop was freed");
     assert_eq!(open_descriptors(), before, "every descriptor was closed");
 }
 
@@ -102,8 +70,8 @@ fn dropping_loops_with_a_pending_read_or_a_reader_holding_the_loop_frees_everyth
 fn close_gives_back_the_loops_descriptors_and_refuses_what_comes_after() {
     let _lock = one_at_a_time();
     let before = open_descriptors();
-    let freed = Rc::new(Cell::new(0));
-    let event_loop = counted_loop(&freed);
+    let clock = VirtualClock::new();
+    let event_loop = loop_on(&clock);
     let remote = event_loop.remote().unwrap();
     assert_eq!(open_descriptors(), before + 2, "the self-pipe's two ends");
     let (ours, _theirs) = UnixStream::pair().unwrap();
@@ -135,5 +103,5 @@ fn close_gives_back_the_loops_descriptors_and_refuses_what_comes_after() {
     assert!(matches!(refused, LoopError::Closed));
     assert_eq!(Arc::strong_count(&sent), 1, "the callback was dropped");
     drop(event_loop);
-    assert_eq!(freed.get(), 1);
+    assert_eq!(clock.clones(), 1, "the loop was freed");
 }
