@@ -121,7 +121,7 @@ impl<P: Poller> EventLoop<P> {
     /// asyncio's `_run_once`: one full iteration of the loop.
     fn run_once_unchecked(&self) -> Result<(), LoopError> {
         let inner = &*self.inner;
-        inner.state.count_iteration();
+        inner.state.iterations.set(inner.state.iterations.get() + 1);
 
         // 1. Drop cancelled timers: rebuild the heap without them if they
         //    are more than half of it, else pop those at its front.
@@ -148,7 +148,7 @@ impl<P: Poller> EventLoop<P> {
         //    loop is stopping; else until the earliest timer; else for as
         //    long as it takes.
         let mut ready = inner.ready.borrow_mut();
-        let timeout = if !ready.is_empty() || inner.state.is_stopping() {
+        let timeout = if !ready.is_empty() || inner.state.stopping.get() {
             Some(Duration::ZERO)
         } else {
             let earliest = scheduled.peek().map(|(key, _)| key.when);
@@ -196,7 +196,7 @@ impl<P: Poller> EventLoop<P> {
     /// nothing.
     fn shut_down(&self) {
         let inner = &*self.inner;
-        if !inner.state.close() {
+        if inner.state.closed.replace(true) {
             return;
         }
         // Gather everything first, then cancel it, outside every borrow:
@@ -260,19 +260,19 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
     // ANCHOR_END: call_soon
 
     fn stop(&self) {
-        self.inner.state.stop();
+        self.inner.state.stopping.set(true);
     }
 
     fn is_running(&self) -> bool {
-        self.inner.state.is_running()
+        self.inner.state.running.get()
     }
 
     fn is_closed(&self) -> bool {
-        self.inner.state.is_closed()
+        self.inner.state.closed.get()
     }
 
     fn iterations(&self) -> u64 {
-        self.inner.state.iterations()
+        self.inner.state.iterations.get()
     }
 
     fn scheduled_count(&self) -> usize {

@@ -52,10 +52,11 @@ fn set_running_loop<L: 'static>(event_loop: Option<L>) {
 /// The textbook loop and the fast one each keep one, and run through it.
 #[derive(Debug, Default)]
 pub(crate) struct RunState {
-    stopping: Cell<bool>,
-    running: Cell<bool>,
-    closed: Cell<bool>,
-    iterations: Cell<u64>,
+    /// Set by `stop`: finish this iteration, then return; do not wait.
+    pub(crate) stopping: Cell<bool>,
+    pub(crate) running: Cell<bool>,
+    pub(crate) closed: Cell<bool>,
+    pub(crate) iterations: Cell<u64>,
 }
 
 impl RunState {
@@ -119,41 +120,6 @@ impl RunState {
         } else {
             Ok(())
         }
-    }
-
-    /// Mark the loop closed; `false` if it already was.
-    pub(crate) fn close(&self) -> bool {
-        !self.closed.replace(true)
-    }
-
-    /// asyncio's `stop`.
-    pub(crate) fn stop(&self) {
-        self.stopping.set(true);
-    }
-
-    /// Whether the loop is stopping: it must not wait.
-    pub(crate) fn is_stopping(&self) -> bool {
-        self.stopping.get()
-    }
-
-    /// Whether the loop runs.
-    pub(crate) fn is_running(&self) -> bool {
-        self.running.get()
-    }
-
-    /// Whether the loop was closed.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.get()
-    }
-
-    /// Count one more iteration.
-    pub(crate) fn count_iteration(&self) {
-        self.iterations.set(self.iterations.get() + 1);
-    }
-
-    /// How many iterations the loop has made.
-    pub(crate) fn iterations(&self) -> u64 {
-        self.iterations.get()
     }
 }
 // ANCHOR_END: run_state

@@ -119,7 +119,7 @@ impl FastEventLoop {
     /// `_run_once`, as the textbook loop's, on slots and a radix heap.
     fn run_once_unchecked(&self) -> Result<(), LoopError> {
         let inner = &*self.inner;
-        inner.state.count_iteration();
+        inner.state.iterations.set(inner.state.iterations.get() + 1);
 
         // 1. Drop cancelled timers: compact, or pop those at the front.
         let mut scheduled = inner.scheduled.borrow_mut();
@@ -139,7 +139,7 @@ impl FastEventLoop {
         drop(slots);
 
         // 2. How long to wait.
-        let timeout = if !inner.ready.borrow().is_empty() || inner.state.is_stopping() {
+        let timeout = if !inner.ready.borrow().is_empty() || inner.state.stopping.get() {
             Some(Duration::ZERO)
         } else {
             let earliest = scheduled.peek().map(|(key, _)| key.when);
@@ -220,7 +220,7 @@ impl FastEventLoop {
 
     fn shut_down(&self) {
         let inner = &*self.inner;
-        if !inner.state.close() {
+        if inner.state.closed.replace(true) {
             return;
         }
         inner.ready.borrow_mut().clear();
@@ -266,7 +266,7 @@ impl AbstractEventLoop for FastEventLoop {
     }
 
     fn stop(&self) {
-        self.inner.state.stop();
+        self.inner.state.stopping.set(true);
     }
 
     fn close(&self) -> Result<(), LoopError> {
@@ -278,15 +278,15 @@ impl AbstractEventLoop for FastEventLoop {
     }
 
     fn is_running(&self) -> bool {
-        self.inner.state.is_running()
+        self.inner.state.running.get()
     }
 
     fn is_closed(&self) -> bool {
-        self.inner.state.is_closed()
+        self.inner.state.closed.get()
     }
 
     fn iterations(&self) -> u64 {
-        self.inner.state.iterations()
+        self.inner.state.iterations.get()
     }
 
     fn scheduled_count(&self) -> usize {
