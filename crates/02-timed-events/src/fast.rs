@@ -1,17 +1,17 @@
 //! Making it fast: a loop for a million timers, beside the textbook one.
 //!
 //! Mirrors nothing new in asyncio: [`FastEventLoop`] runs `_run_once`'s five
-//! steps as the textbook [`EventLoop`](crate::EventLoop) does, and offers the
+//! steps as the textbook [`EventLoop`] does, and offers the
 //! same [`AbstractEventLoop`](crate::AbstractEventLoop). What it changes is
 //! what it takes to insert and fire a million timers faster than tokio:
 //!
-//! - callbacks live in a table of slots ([`slots`]), not one object each:
+//! - callbacks live in a table of slots (`slots.rs`), not one object each:
 //!   no allocation and no free per callback;
 //! - timers wait in a radix heap ([`RadixHeap`]), which relies on the one
 //!   thing a loop's clock promises and a binary heap cannot assume: it never
 //!   runs backwards;
 //! - each iteration that fires a timer starts fetching the slots of the next
-//!   few into the cache ([`prefetch`]).
+//!   few into the cache (`prefetch.rs`).
 //!
 //! Chapter 2's "Making it fast" explains each, with the numbers. The tests
 //! of the loop's rules run on both loops ([`on_both_loops`]), so the fast one

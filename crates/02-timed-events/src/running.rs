@@ -5,7 +5,7 @@
 //! running loop of the thread until it returns, so that code running on the
 //! loop (a callback, a coroutine) can reach the loop's whole API without
 //! being handed it. Here too: what every loop keeps about its own running
-//! ([`RunState`]), and `run_forever` itself.
+//! (`RunState`), and `run_forever` itself.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

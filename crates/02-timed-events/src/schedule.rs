@@ -8,10 +8,10 @@
 //! keys every entry on `(when, sequence number)`: ties run first-in, first-out.
 //!
 //! Two implementations of one interface, [`Schedule`]: the first idea of
-//! the source material ("How does asyncio enable parallel IO waits?"), a
-//! [`SortedList`]; and the one asyncio uses and our loop uses by default, a
-//! binary [`Heap`]. Chapter 2's "Making it fast" adds a third,
-//! [`FastSchedule`](crate::fast::FastSchedule), for a million timers.
+//! the Stack Overflow question "How does asyncio enable parallel IO waits?",
+//! a [`SortedList`]; and the one asyncio uses, and so does our textbook
+//! loop, a binary [`Heap`]. Chapter 2's "Making it fast" adds a third,
+//! [`RadixHeap`](crate::fast::RadixHeap), for a million timers.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

@@ -148,10 +148,10 @@ pub type Keys<D> = BTreeMap<RawFd, SelectorKey<D>>;
 /// Python's `selectors.BaseSelector`: register descriptors with what to
 /// watch them for, then ask which are ready. The bookkeeping is the same
 /// for every kind of selector (Python's `_BaseSelectorImpl`), so it is
-/// written once, here; each kind brings its system call: [`select`] for
-/// [`SelectSelector`], [`poll`] for [`PollSelector`].
+/// written once, here; each kind brings its system call, in
+/// [`select`](Selector::select): `select(2)` for [`SelectSelector`],
+/// `poll(2)` for [`PollSelector`].
 ///
-/// [`select`]: Selector::select
 /// [`SelectSelector`]: crate::select::SelectSelector
 /// [`PollSelector`]: crate::poll::PollSelector
 pub trait Selector {
