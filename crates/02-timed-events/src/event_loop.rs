@@ -129,8 +129,9 @@ impl<P: Poller> EventLoop<P> {
         let cancelled = &inner.cancelled_timers;
         if scheduled.len() > MIN_SCHEDULED_TIMERS && cancelled.get() * 2 > scheduled.len() {
             scheduled.retain(&mut |handle| {
-                handle.set_scheduled(handle.cancelled());
-                !handle.cancelled()
+                let keep = !handle.cancelled();
+                handle.set_scheduled(keep);
+                keep
             });
             cancelled.set(0);
         } else {

@@ -278,6 +278,38 @@ fn cancelled_timers_are_compacted_by_asyncios_rule() {
 }
 
 #[test]
+fn a_timer_that_survived_a_compaction_can_still_be_cancelled() {
+    fn test<L: AbstractEventLoop>(event_loop: L, clock: VirtualClock) {
+        // Compact (101 of 200 cancelled), then cancel one that survived:
+        // it must be counted as cancelled and skipped, like any other.
+        let log = Log::default();
+        let handles: Vec<_> = (0..200)
+            .map(|i| {
+                let text = format!("timer {i}");
+                event_loop
+                    .call_later(10.0 + f64::from(i), log.says(&text))
+                    .unwrap()
+            })
+            .collect();
+        for handle in &handles[..101] {
+            handle.cancel();
+        }
+        event_loop.call_soon(|_| {}).unwrap();
+        event_loop.run_once().unwrap();
+        assert_eq!(event_loop.scheduled_count(), 99);
+        handles[101].cancel();
+        for handle in &handles[103..] {
+            handle.cancel();
+        }
+        run_until_idle(&event_loop);
+        assert_eq!(log.entries(), ["timer 102"]);
+        assert_eq!(clock.now(), Duration::from_secs(112));
+        assert_eq!(event_loop.scheduled_count(), 0);
+    }
+    on_both_loops(test, test);
+}
+
+#[test]
 fn stop_finishes_the_current_batch_and_the_next_run_carries_on() {
     fn test<L: AbstractEventLoop>(event_loop: L, _: VirtualClock) {
         let log = Log::default();
