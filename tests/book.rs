@@ -1,6 +1,7 @@
 //! The book's promises about itself: every chapter in SUMMARY.md exists and
 //! every page is in SUMMARY.md; every `{{#include}}` names a file that exists
-//! and an anchor in it (never line numbers, which rot silently); and every
+//! and an anchor in it (never line numbers, which rot silently); a listing
+//! cut from inside an `impl` or a function says so with `// ...`; and every
 //! program output the book includes is a committed file that a test compares
 //! with a real run.
 
@@ -38,6 +39,11 @@ struct Include {
 
 fn includes(page: &Path) -> Vec<Include> {
     let text = fs::read_to_string(page).unwrap();
+    includes_in(page, &text)
+}
+
+/// The includes written in `text`, a part of `page`.
+fn includes_in(page: &Path, text: &str) -> Vec<Include> {
     assert!(
         !text.contains("{{#rustdoc_include"),
         "{}: use {{{{#include}}}}: rustdoc_include hides lines from the reader",
@@ -113,6 +119,51 @@ fn every_include_resolves_to_a_file_and_an_anchor() {
                 include.page.display(),
                 include.path
             );
+        }
+    }
+}
+
+/// The code blocks of `page`, each as its lines.
+fn code_blocks(page: &Path) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(page).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in text.lines() {
+        match current.as_mut() {
+            None if line.starts_with("```") => current = Some(Vec::new()),
+            None => {}
+            Some(_) if line.starts_with("```") => blocks.extend(current.take()),
+            Some(block) => block.push(line.to_string()),
+        }
+    }
+    blocks
+}
+
+#[test]
+fn a_listing_cut_from_inside_a_block_shows_what_it_left_out() {
+    // An anchor on an indented line is inside an `impl` or a function: the
+    // reader must see that the listing is part of something larger.
+    for page in pages() {
+        for block in code_blocks(&page) {
+            let text = block.join("\n");
+            for include in includes_in(&page, &text) {
+                let Some(anchor) = &include.anchor else {
+                    continue;
+                };
+                let source = fs::read_to_string(resolve(&include)).unwrap();
+                let marker = format!("ANCHOR: {anchor}");
+                let starts_inside = source
+                    .lines()
+                    .find(|line| line.trim_end().ends_with(&marker))
+                    .is_some_and(|line| line.starts_with([' ', '\t']));
+                assert!(
+                    !starts_inside || text.contains("// ..."),
+                    "{}: the listing of {}:{anchor} starts inside a block; \
+                     wrap it in that block, with `// ...` for what it leaves out",
+                    page.display(),
+                    include.path
+                );
+            }
         }
     }
 }
