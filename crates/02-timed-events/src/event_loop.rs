@@ -6,6 +6,7 @@
 //! all, `_run_once`. Everything else in asyncio (futures, tasks, sockets) is
 //! callbacks scheduled on this loop.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
@@ -54,6 +55,8 @@ struct Inner<P: Poller> {
     state: RunState,
     exception_handler: RefCell<Option<ExceptionHandler<P>>>,
     timeline: RefCell<Option<Timeline>>,
+    /// What later stages keep with the loop (see `attachment`).
+    attachments: RefCell<Vec<Rc<dyn Any>>>,
 }
 // ANCHOR_END: event_loop
 
@@ -76,12 +79,33 @@ impl<P: Poller> EventLoop<P> {
             state: RunState::default(),
             exception_handler: RefCell::new(None),
             timeline: RefCell::new(None),
+            attachments: RefCell::default(),
         };
         Self {
             inner: Rc::new(inner),
             owner: true,
         }
     }
+
+    // ANCHOR: attachment
+    /// The `T` attached to this loop, made with `T::default()` the first
+    /// time it is asked for: what a later stage keeps with a loop, owned by
+    /// the loop and dropped when it closes (stage 4 keeps its tasks here).
+    /// asyncio keeps such things on the loop too, its default executor for
+    /// one, and `close()` shuts them down. `Err(Closed)` once closed.
+    pub fn attachment<T: Default + 'static>(&self) -> Result<Rc<T>, LoopError> {
+        self.inner.state.check_closed()?;
+        let mut attachments = self.inner.attachments.borrow_mut();
+        let found = attachments
+            .iter()
+            .find_map(|a| Rc::clone(a).downcast::<T>().ok());
+        Ok(found.unwrap_or_else(|| {
+            let made = Rc::new(T::default());
+            attachments.push(Rc::clone(&made) as Rc<dyn Any>);
+            made
+        }))
+    }
+    // ANCHOR_END: attachment
 
     /// The poller, for its own API (stage 3's `add_reader` is built on it).
     /// Never held across a call into the loop.
@@ -214,6 +238,7 @@ impl<P: Poller> EventLoop<P> {
             handle.cancel();
         }
         drop(inner.exception_handler.take());
+        drop(inner.attachments.take());
     }
     // ANCHOR_END: shut_down
 

@@ -133,3 +133,22 @@ fn code_on_the_loop_finds_it_running_and_code_elsewhere_does_not() {
     }
     on_both_loops(test, test);
 }
+
+#[test]
+fn what_a_later_stage_attaches_lives_as_long_as_the_loop() {
+    #[derive(Default)]
+    struct Kept(Cell<u32>);
+
+    let event_loop = EventLoop::new(VirtualClock::new());
+    let kept = event_loop.attachment::<Kept>().unwrap();
+    kept.0.set(7);
+    // The same one each time it is asked for.
+    assert_eq!(event_loop.attachment::<Kept>().unwrap().0.get(), 7);
+    assert_eq!(Rc::strong_count(&kept), 2, "ours, and the loop's");
+    event_loop.close().unwrap();
+    assert_eq!(Rc::strong_count(&kept), 1, "the loop dropped its own");
+    assert!(matches!(
+        event_loop.attachment::<Kept>(),
+        Err(LoopError::Closed)
+    ));
+}
