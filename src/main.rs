@@ -14,6 +14,10 @@ const STAGES: &[(&str, &str)] = &[
         "stage03-read-readiness",
         "waiting for file descriptors with select and poll",
     ),
+    (
+        "stage04-futures-tasks",
+        "futures, tasks and wakers on the selector loop",
+    ),
 ];
 
 fn main() {

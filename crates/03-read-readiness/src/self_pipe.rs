@@ -80,6 +80,16 @@ impl<L> Clone for Remote<L> {
     }
 }
 
+/// Two remotes are equal when they reach the same loop: a waker can tell
+/// whether the loop running in its thread is the one it wakes.
+impl<L> PartialEq for Remote<L> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<L> Eq for Remote<L> {}
+
 impl<L> Shared<L> {
     fn lock(&self) -> MutexGuard<'_, Option<Open<L>>> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)

@@ -1,0 +1,314 @@
+//! A result that arrives later.
+//!
+//! Mirrors `Future` in CPython's `asyncio/futures.py`: pending, then done
+//! with a result, done with an exception, or cancelled; `set_result`,
+//! `set_exception`, `cancel`, `result`, `exception`, and done-callbacks,
+//! which the loop runs through `call_soon`, in the order they were added,
+//! never inline. A task that awaits a future adds its wake-up as one of
+//! those callbacks; in Rust the wake-up is a [`Waker`].
+
+use std::cell::{Cell, RefCell};
+use std::error::Error;
+use std::fmt;
+use std::future::IntoFuture;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use stage02_timed_events::AbstractEventLoop;
+use stage03_read_readiness::SelectorEventLoop;
+
+// ANCHOR: future_error
+/// Why a future has no result to give.
+#[derive(Clone)]
+pub enum FutureError {
+    /// asyncio's `CancelledError`: the future was cancelled.
+    Cancelled,
+    /// The exception it was finished with: an error value, shared by all who
+    /// ask (asyncio hands each of them the same exception object).
+    Exception(Rc<dyn Error>),
+    /// asyncio's `InvalidStateError`: asked for a result that is not there
+    /// yet, or told to finish twice.
+    InvalidState(&'static str),
+}
+// ANCHOR_END: future_error
+
+/// A done-callback's name, to remove it by (Rust closures cannot be
+/// compared, as Python's `remove_done_callback` compares callbacks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallbackId(u64);
+
+// ANCHOR: future
+/// asyncio's `Future`. Clones are the same future.
+pub struct Future<T> {
+    state: Rc<State<T>>,
+}
+
+struct State<T> {
+    /// asyncio's `_loop`: where the done-callbacks run.
+    event_loop: SelectorEventLoop,
+    /// `None` while pending; then the result, the exception, or `Cancelled`.
+    outcome: RefCell<Option<Result<T, FutureError>>>,
+    /// asyncio's `_callbacks`, in the order they were added.
+    callbacks: RefCell<Vec<(CallbackId, DoneCallback<T>)>>,
+    added: Cell<u64>,
+}
+
+/// What runs when the future is done.
+enum DoneCallback<T> {
+    /// `add_done_callback(f)`: `f` runs in a later iteration, via `call_soon`.
+    Call(Box<dyn FnOnce(&SelectorEventLoop, &Future<T>)>),
+    /// A task awaiting the future: woken at once, which queues its next
+    /// step with `call_soon`, as asyncio's `Task.__wakeup` is queued.
+    Wake(Waker),
+}
+// ANCHOR_END: future
+
+impl<T: 'static> Future<T> {
+    /// asyncio's `loop.create_future()`: a pending future of `event_loop`.
+    pub fn new(event_loop: &SelectorEventLoop) -> Self {
+        let state = State {
+            event_loop: event_loop.clone(),
+            outcome: RefCell::new(None),
+            callbacks: RefCell::new(Vec::new()),
+            added: Cell::new(0),
+        };
+        Self {
+            state: Rc::new(state),
+        }
+    }
+
+    /// Whether it has a result, an exception, or was cancelled.
+    pub fn done(&self) -> bool {
+        self.state.outcome.borrow().is_some()
+    }
+
+    /// Whether it was cancelled.
+    pub fn cancelled(&self) -> bool {
+        matches!(
+            *self.state.outcome.borrow(),
+            Some(Err(FutureError::Cancelled))
+        )
+    }
+
+    // ANCHOR: set_result
+    /// asyncio's `set_result`: done, with `value`; the done-callbacks are
+    /// scheduled. `InvalidState` if it is done already.
+    pub fn set_result(&self, value: T) -> Result<(), FutureError> {
+        self.finish(Ok(value))
+    }
+
+    /// asyncio's `set_exception`: done, with `error`.
+    pub fn set_exception(&self, error: impl Error + 'static) -> Result<(), FutureError> {
+        self.finish(Err(FutureError::Exception(Rc::new(error))))
+    }
+
+    /// asyncio's `cancel`: `false` if it was done already; else it is done,
+    /// cancelled, and the done-callbacks are scheduled.
+    pub fn cancel(&self) -> bool {
+        self.finish(Err(FutureError::Cancelled)).is_ok()
+    }
+
+    fn finish(&self, outcome: Result<T, FutureError>) -> Result<(), FutureError> {
+        if self.done() {
+            return Err(FutureError::InvalidState("the future is already done"));
+        }
+        *self.state.outcome.borrow_mut() = Some(outcome);
+        self.schedule_callbacks();
+        Ok(())
+    }
+
+    /// asyncio's `__schedule_callbacks`: every callback, in order, out of
+    /// the list and on its way; none runs here and now.
+    fn schedule_callbacks(&self) {
+        let callbacks = self.state.callbacks.take();
+        for (_, callback) in callbacks {
+            self.schedule(callback);
+        }
+    }
+    // ANCHOR_END: set_result
+
+    fn schedule(&self, callback: DoneCallback<T>) {
+        match callback {
+            DoneCallback::Call(callback) => {
+                let future = self.clone();
+                let queued = self
+                    .state
+                    .event_loop
+                    .call_soon(move |event_loop| callback(event_loop, &future));
+                // A closed loop runs nothing more; the callback is dropped.
+                drop(queued);
+            }
+            DoneCallback::Wake(waker) => waker.wake(),
+        }
+    }
+
+    /// asyncio's `add_done_callback`: `callback` runs when the future is
+    /// done, in a later iteration, after the callbacks added before it; if
+    /// it is done already, in the next iteration.
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&SelectorEventLoop, &Future<T>) + 'static,
+    ) -> CallbackId {
+        self.add(DoneCallback::Call(Box::new(callback)))
+    }
+
+    fn add(&self, callback: DoneCallback<T>) -> CallbackId {
+        let id = CallbackId(self.state.added.get());
+        self.state.added.set(id.0 + 1);
+        if self.done() {
+            self.schedule(callback);
+        } else {
+            self.state.callbacks.borrow_mut().push((id, callback));
+        }
+        id
+    }
+
+    /// asyncio's `remove_done_callback`: `true` if the callback was there
+    /// (it had not been scheduled yet).
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        let mut callbacks = self.state.callbacks.borrow_mut();
+        let before = callbacks.len();
+        callbacks.retain(|(added, _)| *added != id);
+        callbacks.len() < before
+    }
+
+    /// The outcome, moved out, for a reader that is the only one and needs
+    /// no `Clone` (`run_until_complete`); a later `result()` says it was
+    /// taken. `InvalidState` while pending.
+    pub(crate) fn take_result(&self) -> Result<T, FutureError> {
+        let taken = Err(FutureError::InvalidState("the result was taken"));
+        match self.state.outcome.borrow_mut().as_mut() {
+            Some(outcome) => std::mem::replace(outcome, taken),
+            None => Err(FutureError::InvalidState("the result is not set yet")),
+        }
+    }
+
+    /// Replace the waker of the callback `id` with `waker`, if it is still
+    /// waiting: an awaiter polled again may have been moved to another task.
+    fn rewake(&self, id: CallbackId, waker: &Waker) {
+        let mut callbacks = self.state.callbacks.borrow_mut();
+        let found = callbacks.iter_mut().find(|(added, _)| *added == id);
+        if let Some((_, DoneCallback::Wake(old))) = found {
+            old.clone_from(waker);
+        }
+    }
+}
+
+impl<T: Clone + 'static> Future<T> {
+    // ANCHOR: result
+    /// asyncio's `result()`: the result; the exception, or `Cancelled`, if
+    /// it ended so; `InvalidState` while it is pending.
+    pub fn result(&self) -> Result<T, FutureError> {
+        let outcome = self.state.outcome.borrow();
+        let outcome = outcome.as_ref();
+        outcome
+            .cloned()
+            .unwrap_or(Err(FutureError::InvalidState("the result is not set yet")))
+    }
+    // ANCHOR_END: result
+
+    /// asyncio's `exception()`: the exception it ended with, if any;
+    /// `Cancelled` if it was cancelled; `InvalidState` while it is pending.
+    pub fn exception(&self) -> Result<Option<Rc<dyn Error>>, FutureError> {
+        match self.result() {
+            Ok(_) => Ok(None),
+            Err(FutureError::Exception(error)) => Ok(Some(error)),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+// ANCHOR: awaiting
+/// `future.await`: what awaiting a future is, in Rust. The first poll adds
+/// the task's waker as a done-callback (asyncio: the task adds its
+/// `__wakeup`) and answers `Pending`; when the future is done the waker
+/// queues the task's next step, and the next poll answers the outcome.
+pub struct Awaiting<T> {
+    future: Future<T>,
+    /// The done-callback that holds the waker, once there is one.
+    waiting: Option<CallbackId>,
+}
+
+impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.future.done() {
+            self.waiting = None;
+            return Poll::Ready(self.future.result());
+        }
+        match self.waiting {
+            // Polled again before it is done: keep the newest waker, since
+            // the awaiter may have moved to another task since.
+            Some(id) => self.future.rewake(id, cx.waker()),
+            None => {
+                let id = self.future.add(DoneCallback::Wake(cx.waker().clone()));
+                self.waiting = Some(id);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T: Clone + 'static> IntoFuture for Future<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = Awaiting<T>;
+
+    fn into_future(self) -> Awaiting<T> {
+        Awaiting {
+            future: self,
+            waiting: None,
+        }
+    }
+}
+
+/// An awaiter dropped before the future was done takes its waker back, so
+/// that nothing wakes a task that no longer waits (stage 5 cancels so).
+impl<T> Drop for Awaiting<T> {
+    fn drop(&mut self) {
+        if let Some(id) = self.waiting.take() {
+            let mut callbacks = self.future.state.callbacks.borrow_mut();
+            callbacks.retain(|(added, _)| *added != id);
+        }
+    }
+}
+// ANCHOR_END: awaiting
+
+impl<T> Clone for Future<T> {
+    fn clone(&self) -> Self {
+        Self {
+            state: Rc::clone(&self.state),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &*self.state.outcome.borrow() {
+            None => "pending",
+            Some(Ok(_)) => "finished",
+            Some(Err(FutureError::Cancelled)) => "cancelled",
+            Some(Err(_)) => "finished with an exception",
+        };
+        write!(f, "<Future {state}>")
+    }
+}
+
+impl fmt::Debug for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FutureError::Cancelled => write!(f, "cancelled"),
+            FutureError::Exception(error) => write!(f, "{error}"),
+            FutureError::InvalidState(why) => write!(f, "invalid state: {why}"),
+        }
+    }
+}
+
+impl Error for FutureError {}

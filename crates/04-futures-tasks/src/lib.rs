@@ -1,0 +1,29 @@
+//! Stage 4: futures, tasks and wakers on the selector loop.
+//!
+//! Until now a coroutine yielded events to a driver that knew each kind.
+//! From here on a coroutine is an ordinary Rust `async` block, and it awaits
+//! *futures*: results that arrive later. A task drives one coroutine; when
+//! the coroutine awaits a future that is not done, the task leaves its
+//! wake-up there and sleeps, and the future's completion queues the task's
+//! next step on the loop. In Rust the wake-up is the `Waker`.
+//!
+//! | module | what it holds | asyncio's name for it |
+//! |---|---|---|
+//! | [`futures`] | a result that arrives later | `Future` (futures.py) |
+//! | [`tasks`] | a coroutine driven by the loop | `Task`, `create_task` (tasks.py) |
+//! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
+//! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
+//! | [`runners`] | running a coroutine to completion | `run_until_complete` |
+//! | [`scenarios`] | scenarios 7 and 9 of the source material | |
+
+pub mod futures;
+pub mod runners;
+pub mod scenarios;
+pub mod sleep;
+pub mod tasks;
+mod wake;
+
+pub use futures::{CallbackId, Future, FutureError};
+pub use runners::{RunError, run_until_complete};
+pub use sleep::{sleep, yield_now};
+pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};

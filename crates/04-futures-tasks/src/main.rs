@@ -1,0 +1,43 @@
+//! The stage 4 demo: scenarios 7 and 9 with futures and tasks.
+
+use std::process::ExitCode;
+
+use demo_support::{Transcript, demo_options};
+use stage01_generator_loop::{RealClock, VirtualClock};
+use stage04_futures_tasks::scenarios;
+
+const HELP: &str = "\
+Stage 4: futures, tasks and wakers on the selector loop.
+
+Usage: cargo run -p stage04-futures-tasks [-- OPTIONS]
+
+Runs scenario 7 (a task awaits a future that a timer sets, step by step,
+each line with the loop's iteration) and scenario 9 (five count() as tasks,
+then one after another), from the Stack Overflow question \"How does asyncio
+enable parallel IO waits?\".
+
+Options:
+  --virtual   run on a virtual clock: no real waiting, exact times
+  --help      print this help";
+
+fn main() -> ExitCode {
+    let options = match demo_options::parse(std::env::args().skip(1), &["--virtual"], HELP) {
+        Ok(options) => options,
+        Err(exit) => return exit,
+    };
+    let out = Transcript::echoing();
+    let outcome = if options.contains(&"--virtual") {
+        out.say("Stage 4 on the virtual clock (times are exact, nothing waits)\n");
+        scenarios::run_all(VirtualClock::new, &out)
+    } else {
+        out.say("Stage 4 on the real clock (about 19 s; times are measured)\n");
+        scenarios::run_all(RealClock::new, &out)
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

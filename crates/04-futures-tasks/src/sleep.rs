@@ -1,0 +1,85 @@
+//! Sleeping, built from a bare future and a timer.
+//!
+//! Mirrors `sleep` and `__sleep0` in CPython's `asyncio/tasks.py`:
+//! `sleep(0)` yields to the loop exactly once; any longer sleep is a future
+//! that `call_later` finishes, and the timer is cancelled if the sleeper
+//! stops waiting first.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use stage02_timed_events::seconds::Delay;
+use stage02_timed_events::{AbstractEventLoop, TimerHandle, get_running_loop};
+use stage03_read_readiness::SelectorEventLoop;
+
+use crate::futures::Future;
+
+// ANCHOR: sleep
+/// asyncio's `await sleep(delay, result)`: wait `delay` (float seconds or a
+/// `Duration`; zero or negative yields once; past what the clock counts,
+/// for ever), then evaluate to `result`.
+///
+/// # Panics
+/// For a delay of NaN seconds, or outside a running loop: in a task, the
+/// task ends with that panic as its exception.
+pub async fn sleep<T>(delay: impl Delay, result: T) -> T {
+    let nanos = delay
+        .to_nanos()
+        .expect("sleep(NaN): a delay of NaN seconds means nothing");
+    if nanos <= 0 {
+        yield_now().await;
+        return result;
+    }
+    let event_loop =
+        get_running_loop::<SelectorEventLoop>().expect("sleep() outside a running loop");
+    let future = Future::new(&event_loop);
+    let done = future.clone();
+    let delay = Duration::from_nanos(nanos.unsigned_abs());
+    let timer = event_loop.call_later(delay, move |_| {
+        let _ = done.set_result(());
+    });
+    let timer = timer.expect("a running loop is open");
+    // As asyncio's `finally: h.cancel()`: a sleeper dropped early (stage 5
+    // cancels so) takes its timer with it.
+    let _cancel = CancelOnDrop(timer);
+    let _ = future.await;
+    result
+}
+// ANCHOR_END: sleep
+
+/// Cancels its timer when dropped.
+struct CancelOnDrop<H: TimerHandle>(H);
+
+impl<H: TimerHandle> Drop for CancelOnDrop<H> {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+// ANCHOR: yield_now
+/// asyncio's `__sleep0`, a bare `yield`: answer `Pending` once, having woken
+/// the task first, so that its next step is queued behind everything already
+/// ready. The loop runs one iteration in between.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+// ANCHOR_END: yield_now

@@ -1,0 +1,340 @@
+//! A task: a coroutine driven by the loop, one step at a time.
+//!
+//! Mirrors `Task` in CPython's `asyncio/tasks.py`: `create_task` queues the
+//! task's first step with `call_soon`; a step resumes the coroutine (in
+//! Rust: polls the future) until it awaits something not ready; the waker
+//! it left there queues the next step when that is done (`__step`,
+//! `__wakeup`). A task is itself a future: when its coroutine returns, the
+//! task is done, with the coroutine's value as its result.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::fmt;
+use std::future::IntoFuture;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use demo_support::Mark;
+use stage01_generator_loop::guessing_loop::panic_message;
+use stage02_timed_events::{AbstractEventLoop, LoopError};
+use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
+
+use crate::futures::{Awaiting, CallbackId, Future, FutureError};
+use crate::wake::Wake;
+
+/// A task's number: unique in the process, so that a waker can never step
+/// another task than its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(u64);
+
+// ANCHOR: task
+/// asyncio's `Task`. Clones are the same task.
+pub struct Task<T> {
+    inner: Rc<TaskInner<T>>,
+}
+
+struct TaskInner<T> {
+    id: TaskId,
+    name: RefCell<String>,
+    created_at: &'static Location<'static>,
+    /// The task as a future: its outcome and its done-callbacks.
+    future: Future<T>,
+    /// The coroutine, until it returns.
+    coroutine: RefCell<Option<Pin<Box<dyn std::future::Future<Output = T>>>>>,
+    wake: Arc<Wake>,
+    /// A waker made once from `wake`, handed to every poll.
+    waker: Waker,
+}
+// ANCHOR_END: task
+
+/// Every pending task of one loop, by number. The loop owns them (it keeps
+/// this set as an attachment, and drops it when it closes), because a task
+/// waiting for something is owned by nothing else: its waker only names it.
+#[derive(Default)]
+pub(crate) struct TaskSet {
+    tasks: RefCell<BTreeMap<TaskId, Rc<dyn Step>>>,
+}
+
+/// A task whatever its result's type, as the loop steps it.
+trait Step {
+    fn step(self: Rc<Self>, event_loop: &SelectorEventLoop);
+    fn info(&self) -> TaskInfo;
+    /// The loop closed with the task pending: drop its coroutine, and all
+    /// the coroutine holds, even if someone still holds the task.
+    fn abandon(&self);
+}
+
+/// Closing the loop drops its task set: every pending task's coroutine goes
+/// with it, so that a coroutine that holds its own task (a cycle) is freed.
+impl Drop for TaskSet {
+    fn drop(&mut self) {
+        let tasks = self.tasks.take();
+        for task in tasks.values() {
+            task.abandon();
+        }
+    }
+}
+
+/// What `current_task` and `all_tasks` tell about a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// Its number.
+    pub id: TaskId,
+    /// Its name: `Task-1`, `Task-2`, ... unless it was given one.
+    pub name: String,
+}
+
+thread_local! {
+    /// asyncio's `_current_tasks`: the task whose step is running.
+    static CURRENT: RefCell<Option<TaskInfo>> = const { RefCell::new(None) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+// ANCHOR: create_task
+/// asyncio's `loop.create_task(coro)`: wrap `coroutine` in a task and queue
+/// its first step. Nothing of it runs now: tasks start in the order they
+/// were created, when their creator yields to the loop.
+#[track_caller]
+pub fn create_task<F>(
+    event_loop: &SelectorEventLoop,
+    coroutine: F,
+) -> Result<Task<F::Output>, LoopError>
+where
+    F: std::future::Future + 'static,
+{
+    let id = TaskId(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    let wake = Arc::new(Wake::new(id, event_loop.remote()?));
+    // Its first step is queued below: a wake before it adds nothing.
+    wake.queued.store(true, Ordering::Release);
+    let inner = Rc::new(TaskInner {
+        id,
+        name: RefCell::new(format!("Task-{}", id.0)),
+        created_at: Location::caller(),
+        future: Future::new(event_loop),
+        coroutine: RefCell::new(Some(Box::pin(coroutine))),
+        waker: futures_task::waker(Arc::clone(&wake)),
+        wake,
+    });
+    let tasks = event_loop.attachment::<TaskSet>()?;
+    tasks
+        .tasks
+        .borrow_mut()
+        .insert(id, Rc::clone(&inner) as Rc<dyn Step>);
+    event_loop.call_soon(move |event_loop| step(event_loop, id))?;
+    Ok(Task { inner })
+}
+// ANCHOR_END: create_task
+
+/// Run the next step of task `id` of `event_loop`, if it is still pending.
+pub(crate) fn step(event_loop: &SelectorEventLoop, id: TaskId) {
+    let Ok(tasks) = event_loop.attachment::<TaskSet>() else {
+        return; // closed: its tasks are gone
+    };
+    let task = tasks.tasks.borrow().get(&id).cloned();
+    if let Some(task) = task {
+        task.step(event_loop);
+    }
+}
+
+// ANCHOR: step
+impl<T: 'static> Step for TaskInner<T> {
+    /// asyncio's `__step`: poll the coroutine once; if it is not done, its
+    /// waker will queue the next step; if it is, the task is done with its
+    /// value, or with its panic as the exception.
+    fn step(self: Rc<Self>, event_loop: &SelectorEventLoop) {
+        // From here on, a wake queues another step.
+        self.wake.queued.store(false, Ordering::Release);
+        let mut coroutine = self.coroutine.borrow_mut();
+        let Some(running) = coroutine.as_mut() else {
+            return;
+        };
+        event_loop.record(Mark::Resumed {
+            task: self.name.borrow().clone(),
+        });
+        let previous = CURRENT.replace(Some(self.info()));
+        let mut cx = Context::from_waker(&self.waker);
+        let polled = catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(&mut cx)));
+        CURRENT.set(previous);
+        let outcome = match polled {
+            Ok(Poll::Pending) => return,
+            Ok(Poll::Ready(value)) => Ok(value),
+            Err(payload) => Err(TaskPanicked {
+                task: self.name.borrow().clone(),
+                message: panic_message(payload.as_ref()),
+            }),
+        };
+        // Done: drop the coroutine's state now, outside the borrow.
+        let finished = coroutine.take();
+        drop((coroutine, finished));
+        event_loop.record(Mark::Completed {
+            task: self.name.borrow().clone(),
+        });
+        if let Ok(tasks) = event_loop.attachment::<TaskSet>() {
+            tasks.tasks.borrow_mut().remove(&self.id);
+        }
+        let _first = match outcome {
+            Ok(value) => self.future.set_result(value),
+            Err(panicked) => self.future.set_exception(panicked),
+        };
+    }
+
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            id: self.id,
+            name: self.name.borrow().clone(),
+        }
+    }
+
+    fn abandon(&self) {
+        // Not while a step polls it (the owner dropped from inside a task):
+        // the step itself ends it.
+        if let Ok(mut coroutine) = self.coroutine.try_borrow_mut() {
+            let abandoned = coroutine.take();
+            drop((coroutine, abandoned));
+        }
+    }
+}
+// ANCHOR_END: step
+
+/// The exception of a task whose coroutine panicked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPanicked {
+    /// The task's name.
+    pub task: String,
+    /// The panic message, if it was a string.
+    pub message: String,
+}
+
+impl fmt::Display for TaskPanicked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {} panicked: {}", self.task, self.message)
+    }
+}
+
+impl Error for TaskPanicked {}
+
+impl<T: 'static> Task<T> {
+    /// Its number.
+    pub fn id(&self) -> TaskId {
+        self.inner.id
+    }
+
+    /// asyncio's `get_name`.
+    pub fn get_name(&self) -> String {
+        self.inner.name.borrow().clone()
+    }
+
+    /// asyncio's `set_name`.
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.inner.name.borrow_mut() = name.into();
+    }
+
+    /// Where `create_task` was called.
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.inner.created_at
+    }
+
+    /// Whether its coroutine has returned (or panicked).
+    pub fn done(&self) -> bool {
+        self.inner.future.done()
+    }
+
+    /// asyncio's `Task.add_done_callback`: as a future's.
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&SelectorEventLoop, &Future<T>) + 'static,
+    ) -> CallbackId {
+        self.inner.future.add_done_callback(callback)
+    }
+
+    /// asyncio's `Task.remove_done_callback`.
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        self.inner.future.remove_done_callback(id)
+    }
+
+    /// The task as the future it is.
+    pub fn as_future(&self) -> &Future<T> {
+        &self.inner.future
+    }
+}
+
+impl<T: Clone + 'static> Task<T> {
+    /// asyncio's `Task.result()`: as a future's.
+    pub fn result(&self) -> Result<T, FutureError> {
+        self.inner.future.result()
+    }
+}
+
+// ANCHOR: await_task
+/// `task.await`: await the task as the future it is, unless a task would be
+/// awaiting itself, which could never end (asyncio raises `RuntimeError`).
+pub struct AwaitingTask<T> {
+    id: TaskId,
+    future: Awaiting<T>,
+}
+
+impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if current_task().is_some_and(|current| current.id == self.id) {
+            return Poll::Ready(Err(FutureError::InvalidState("a task cannot await itself")));
+        }
+        Pin::new(&mut self.future).poll(cx)
+    }
+}
+
+impl<T: Clone + 'static> IntoFuture for Task<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = AwaitingTask<T>;
+
+    fn into_future(self) -> AwaitingTask<T> {
+        AwaitingTask {
+            id: self.inner.id,
+            future: self.inner.future.clone().into_future(),
+        }
+    }
+}
+// ANCHOR_END: await_task
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.inner.name.borrow();
+        write!(f, "<Task {name} created at {}>", self.inner.created_at)
+    }
+}
+
+/// asyncio's `current_task()`: the task whose step is running now, if one is.
+pub fn current_task() -> Option<TaskInfo> {
+    CURRENT.with_borrow(Clone::clone)
+}
+
+/// asyncio's `all_tasks()`: every task of `event_loop` not yet done, in the
+/// order they were created.
+pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
+    let Ok(tasks) = event_loop.attachment::<TaskSet>() else {
+        return Vec::new();
+    };
+    let tasks = tasks.tasks.borrow();
+    tasks.values().map(|task| task.info()).collect()
+}
+
+/// The outcome of `task`, done, without requiring its result to be `Clone`:
+/// the value is moved out (for `run_until_complete`, its only reader).
+pub(crate) fn take_result<T: 'static>(task: &Task<T>) -> Result<T, FutureError> {
+    task.inner.future.take_result()
+}
