@@ -11,12 +11,14 @@
 //! |---|---|---|
 //! | [`futures`] | a result that arrives later | `Future` (futures.py) |
 //! | [`tasks`] | a coroutine driven by the loop | `Task`, `create_task` (tasks.py) |
+//! | [`gather`](mod@gather) | waiting for several at once | `gather`, `wait`, `as_completed` |
 //! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
 //! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete` |
 //! | [`scenarios`] | scenarios 7 and 9 of the source material | |
 
 pub mod futures;
+pub mod gather;
 pub mod runners;
 pub mod scenarios;
 pub mod sleep;
@@ -24,6 +26,10 @@ pub mod tasks;
 mod wake;
 
 pub use futures::{CallbackId, Future, FutureError};
+pub use gather::{
+    AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
+    wait,
+};
 pub use runners::{RunError, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};

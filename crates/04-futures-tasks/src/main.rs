@@ -12,7 +12,7 @@ Stage 4: futures, tasks and wakers on the selector loop.
 Usage: cargo run -p stage04-futures-tasks [-- OPTIONS]
 
 Runs scenario 7 (a task awaits a future that a timer sets, step by step,
-each line with the loop's iteration) and scenario 9 (five count() as tasks,
+each line with the loop's iteration) and scenario 9 (five count() gathered,
 then one after another), from the Stack Overflow question \"How does asyncio
 enable parallel IO waits?\".
 

@@ -9,6 +9,7 @@ use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::Future;
+use crate::gather::gather;
 use crate::runners::{RunError, run_until_complete};
 use crate::sleep::sleep;
 use crate::tasks::create_task;
@@ -68,28 +69,20 @@ pub async fn count(event_loop: SelectorEventLoop, out: Transcript) {
     stamp(&out, &event_loop, "Three");
 }
 
-/// Scenario 9: five `count()` tasks take 3 s together; awaited one after
+/// Scenario 9: five `count()` tasks, gathered, take 3 s; awaited one after
 /// another, without tasks, 15 s.
 pub fn concurrency_arithmetic<C: Clock + 'static>(
     new_clock: impl Fn() -> C,
     out: &Transcript,
 ) -> Result<(), RunError> {
-    out.say("Scenario 9: five count() as tasks, then one after another");
+    out.say("Scenario 9: five count() gathered, then one after another");
     let event_loop = new_loop(new_clock())?;
-    let together = {
-        let (event_loop, out) = (event_loop.clone(), out.clone());
-        async move {
-            let tasks: Vec<_> = (0..5)
-                .map(|_| create_task(&event_loop, count(event_loop.clone(), out.clone())))
-                .collect();
-            for task in tasks {
-                let _ = task.map_err(RunError::Loop)?.await;
-            }
-            Ok::<_, RunError>(())
-        }
-    };
-    run_until_complete(&event_loop, together)??;
-    out.say(format!("  as tasks: done at {:.3} s", event_loop.time()));
+    let tasks = (0..5)
+        .map(|_| create_task(&event_loop, count(event_loop.clone(), out.clone())))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Loop)?;
+    run_until_complete(&event_loop, gather(tasks))?.map_err(RunError::Task)?;
+    out.say(format!("  gathered: done at {:.3} s", event_loop.time()));
 
     let event_loop = new_loop(new_clock())?;
     let quiet = Transcript::new();
