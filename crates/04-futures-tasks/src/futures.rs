@@ -15,8 +15,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use stage02_timed_events::AbstractEventLoop;
-use stage03_read_readiness::SelectorEventLoop;
+use stage02_timed_events::{AbstractEventLoop, get_running_loop};
+use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
 
 // ANCHOR: future_error
 /// Why a future has no result to give.
@@ -237,6 +237,17 @@ impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
         if self.future.done() {
             self.waiting = None;
             return Poll::Ready(self.future.result());
+        }
+        // asyncio: "Task got Future attached to a different loop". Its
+        // callbacks would run on a loop that this task's loop never hears
+        // of. (Checked once, when the awaiter starts waiting.)
+        if self.waiting.is_none()
+            && get_running_loop::<SelectorEventLoop>().is_ok_and(|running| {
+                running.remote().ok() != self.future.state.event_loop.remote().ok()
+            })
+        {
+            let other = "the future belongs to another loop than the one running";
+            return Poll::Ready(Err(FutureError::InvalidState(other)));
         }
         match self.waiting {
             // Polled again before it is done: keep the newest waker, since
