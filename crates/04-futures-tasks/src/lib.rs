@@ -14,7 +14,7 @@
 //! | [`gather`](mod@gather) | waiting for several at once | `gather`, `wait`, `as_completed` |
 //! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
 //! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
-//! | [`runners`] | running a coroutine to completion | `run_until_complete` |
+//! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
 //! | [`scenarios`] | scenarios 7 and 9 of the source material | |
 
 pub mod futures;
@@ -30,6 +30,6 @@ pub use gather::{
     AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
     wait,
 };
-pub use runners::{RunError, run_until_complete};
+pub use runners::{RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};

@@ -1,16 +1,20 @@
 //! Running a coroutine to completion on a loop.
 //!
 //! Mirrors `BaseEventLoop.run_until_complete` in CPython's
-//! `asyncio/base_events.py`: make a task of the coroutine, stop the loop
-//! when the task is done, run the loop, and hand back the task's outcome.
+//! `asyncio/base_events.py` (make a task of the coroutine, stop the loop
+//! when the task is done, run the loop, hand back the task's outcome) and
+//! `asyncio.run` in `asyncio/runners.py` (make a loop, run `main` on it,
+//! report what is left, close the loop).
 
 use std::fmt;
+use std::future::IntoFuture;
 
-use stage02_timed_events::{AbstractEventLoop, LoopError};
-use stage03_read_readiness::SelectorEventLoop;
+use stage01_generator_loop::Clock;
+use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
+use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::FutureError;
-use crate::tasks::{create_task, take_result};
+use crate::tasks::{all_tasks, create_task, take_result};
 
 /// Why `run_until_complete` has no value to give.
 #[derive(Debug)]
@@ -25,21 +29,57 @@ pub enum RunError {
 
 // ANCHOR: run_until_complete
 /// asyncio's `loop.run_until_complete(coro)`: run the loop until
-/// `coroutine`, made a task, is done, and evaluate to its value. Other
-/// tasks run meanwhile, and those not done by then stay pending.
+/// `coroutine` (an `async` block, a task, a future), made a task, is done,
+/// and evaluate to its value. Other tasks run meanwhile, and those not done
+/// by then stay pending.
 pub fn run_until_complete<F>(
     event_loop: &SelectorEventLoop,
     coroutine: F,
 ) -> Result<F::Output, RunError>
 where
-    F: std::future::Future + 'static,
+    F: IntoFuture,
+    F::IntoFuture: 'static,
+    F::Output: 'static,
 {
-    let task = create_task(event_loop, coroutine).map_err(RunError::Loop)?;
+    let task = create_task(event_loop, coroutine.into_future()).map_err(RunError::Loop)?;
     task.add_done_callback(|event_loop, _| event_loop.stop());
     event_loop.run_forever().map_err(RunError::Loop)?;
     take_result(&task).map_err(RunError::Task)
 }
 // ANCHOR_END: run_until_complete
+
+// ANCHOR: run
+/// `asyncio.run(main())`: a new loop on `clock` (waiting in `poll(2)`), the
+/// coroutine `main` makes run to completion on it, then every task still
+/// pending reported to the loop's exception handler as asyncio reports it
+/// ("Task was destroyed but it is pending!"), and the loop closed, which
+/// drops them. (asyncio.run cancels them first; cancellation is stage 5's.)
+pub fn run<F>(
+    clock: impl Clock + 'static,
+    main: impl FnOnce(&SelectorEventLoop) -> F,
+) -> Result<F::Output, RunError>
+where
+    F: IntoFuture,
+    F::IntoFuture: 'static,
+    F::Output: 'static,
+{
+    let selector = PollSelector::new();
+    let event_loop = SelectorEventLoop::with_selector(clock, selector)
+        .map_err(|error| RunError::Loop(LoopError::Poll(std::io::Error::other(error))))?;
+    let outcome = run_until_complete(&event_loop, main(&event_loop));
+    for task in all_tasks(&event_loop) {
+        event_loop.call_exception_handler(&CallbackPanic {
+            handle: format!(
+                "<Task pending name={} created at {}>",
+                task.name, task.created_at
+            ),
+            message: "Task was destroyed but it is pending!".to_string(),
+        });
+    }
+    event_loop.close().map_err(RunError::Loop)?;
+    outcome
+}
+// ANCHOR_END: run
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -87,6 +87,8 @@ pub struct TaskInfo {
     pub id: TaskId,
     /// Its name: `Task-1`, `Task-2`, ... unless it was given one.
     pub name: String,
+    /// Where `create_task` was called.
+    pub created_at: &'static Location<'static>,
 }
 
 thread_local! {
@@ -188,6 +190,7 @@ impl<T: 'static> Step for TaskInner<T> {
         TaskInfo {
             id: self.id,
             name: self.name.borrow().clone(),
+            created_at: self.created_at,
         }
     }
 

@@ -404,3 +404,31 @@ fn closing_the_loop_drops_its_pending_tasks_and_a_later_wake_does_nothing() {
         Err(stage02_timed_events::LoopError::Closed)
     ));
 }
+
+#[test]
+fn run_makes_a_loop_runs_main_reports_what_is_left_and_closes_the_loop() {
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let (sink, kept) = (Rc::clone(&reports), Rc::new(RefCell::new(None)));
+    let keep = Rc::clone(&kept);
+    let value = stage04_futures_tasks::run(VirtualClock::new(), move |event_loop| {
+        event_loop.set_exception_handler(move |_, report| {
+            sink.borrow_mut()
+                .push(format!("{}: {}", report.message, report.handle));
+        });
+        *keep.borrow_mut() = Some(event_loop.clone());
+        let forgotten = create_task(event_loop, sleep(60.0, ())).unwrap();
+        forgotten.set_name("forgotten");
+        async { sleep(1.0, "main's value").await }
+    });
+    assert_eq!(value.unwrap(), "main's value");
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1);
+    assert!(
+        reports[0].starts_with(
+            "Task was destroyed but it is pending!: <Task pending name=forgotten created at "
+        ),
+        "{}",
+        reports[0]
+    );
+    assert!(kept.borrow().as_ref().unwrap().is_closed());
+}
