@@ -15,8 +15,27 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use demo_support::{EventKind, Mark};
 use stage02_timed_events::{AbstractEventLoop, get_running_loop};
 use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
+
+/// The timeline row on which each future that is done is marked.
+pub const FUTURES_ROW: &str = "(futures)";
+
+/// How timelines draw a future that is done: stage 4's kind of mark.
+pub const FUTURE_DONE: EventKind = EventKind {
+    symbol: 'f',
+    meaning: "future done",
+    colour: "#bf3989",
+};
+
+/// The timeline mark of a future that is done.
+pub fn future_done_mark() -> Mark {
+    Mark::Event {
+        row: FUTURES_ROW.to_string(),
+        kind: FUTURE_DONE,
+    }
+}
 
 // ANCHOR: future_error
 /// Why a future has no result to give.
@@ -114,6 +133,7 @@ impl<T: 'static> Future<T> {
             return Err(FutureError::InvalidState("the future is already done"));
         }
         *self.state.outcome.borrow_mut() = Some(outcome);
+        self.state.event_loop.record(future_done_mark());
         self.schedule_callbacks();
         Ok(())
     }

@@ -30,6 +30,6 @@ pub use gather::{
     AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
     wait,
 };
-pub use runners::{RunError, run, run_until_complete};
+pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};

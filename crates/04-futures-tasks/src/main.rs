@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use demo_support::{Transcript, demo_options};
+use demo_support::{Timeline, Transcript, demo_options};
 use stage01_generator_loop::{RealClock, VirtualClock};
 use stage04_futures_tasks::scenarios;
 
@@ -17,22 +17,30 @@ then one after another), from the Stack Overflow question \"How does asyncio
 enable parallel IO waits?\".
 
 Options:
-  --virtual   run on a virtual clock: no real waiting, exact times
-  --help      print this help";
+  --virtual    run on a virtual clock: no real waiting, exact times
+  --timeline   also draw scenario 9's five tasks as a timeline
+  --help       print this help";
 
 fn main() -> ExitCode {
-    let options = match demo_options::parse(std::env::args().skip(1), &["--virtual"], HELP) {
+    let known = ["--virtual", "--timeline"];
+    let options = match demo_options::parse(std::env::args().skip(1), &known, HELP) {
         Ok(options) => options,
         Err(exit) => return exit,
     };
     let out = Transcript::echoing();
+    let recorded = Timeline::new();
     let outcome = if options.contains(&"--virtual") {
         out.say("Stage 4 on the virtual clock (times are exact, nothing waits)\n");
-        scenarios::run_all(VirtualClock::new, &out)
+        scenarios::run_all(VirtualClock::new, &out, &recorded)
     } else {
         out.say("Stage 4 on the real clock (about 19 s; times are measured)\n");
-        scenarios::run_all(RealClock::new, &out)
+        scenarios::run_all(RealClock::new, &out, &recorded)
     };
+    if outcome.is_ok() && options.contains(&"--timeline") {
+        out.say("");
+        out.say("Scenario 9's five tasks, drawn:");
+        out.say(recorded.render_text(60));
+    }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -7,14 +7,13 @@
 //! report what is left, close the loop).
 
 use std::fmt;
-use std::future::IntoFuture;
 
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::FutureError;
-use crate::tasks::{all_tasks, create_task, take_result};
+use crate::tasks::{Task, all_tasks, create_task, take_result};
 
 /// Why `run_until_complete` has no value to give.
 #[derive(Debug)]
@@ -29,22 +28,40 @@ pub enum RunError {
 
 // ANCHOR: run_until_complete
 /// asyncio's `loop.run_until_complete(coro)`: run the loop until
-/// `coroutine` (an `async` block, a task, a future), made a task, is done,
-/// and evaluate to its value. Other tasks run meanwhile, and those not done
-/// by then stay pending.
-pub fn run_until_complete<F>(
+/// `coroutine` (an `async` block, or a task) is done, and evaluate to its
+/// value. A coroutine is made a task first, as asyncio's `ensure_future`
+/// does; a task is run as it is. Other tasks run meanwhile, and those not
+/// done by then stay pending.
+pub fn run_until_complete<C: IntoTask>(
     event_loop: &SelectorEventLoop,
-    coroutine: F,
-) -> Result<F::Output, RunError>
-where
-    F: IntoFuture,
-    F::IntoFuture: 'static,
-    F::Output: 'static,
-{
-    let task = create_task(event_loop, coroutine.into_future()).map_err(RunError::Loop)?;
+    coroutine: C,
+) -> Result<C::Output, RunError> {
+    let task = coroutine.into_task(event_loop).map_err(RunError::Loop)?;
     task.add_done_callback(|event_loop, _| event_loop.stop());
     event_loop.run_forever().map_err(RunError::Loop)?;
     take_result(&task).map_err(RunError::Task)
+}
+
+/// What `run_until_complete` runs: a task, or a coroutine to make one of.
+pub trait IntoTask {
+    /// The task's value.
+    type Output: 'static;
+    /// The task: itself, or a new one on `event_loop`.
+    fn into_task(self, event_loop: &SelectorEventLoop) -> Result<Task<Self::Output>, LoopError>;
+}
+
+impl<F: std::future::Future + 'static> IntoTask for F {
+    type Output = F::Output;
+    fn into_task(self, event_loop: &SelectorEventLoop) -> Result<Task<F::Output>, LoopError> {
+        create_task(event_loop, self)
+    }
+}
+
+impl<T: 'static> IntoTask for Task<T> {
+    type Output = T;
+    fn into_task(self, _: &SelectorEventLoop) -> Result<Task<T>, LoopError> {
+        Ok(self)
+    }
 }
 // ANCHOR_END: run_until_complete
 
@@ -54,15 +71,10 @@ where
 /// pending reported to the loop's exception handler as asyncio reports it
 /// ("Task was destroyed but it is pending!"), and the loop closed, which
 /// drops them. (asyncio.run cancels them first; cancellation is stage 5's.)
-pub fn run<F>(
+pub fn run<C: IntoTask>(
     clock: impl Clock + 'static,
-    main: impl FnOnce(&SelectorEventLoop) -> F,
-) -> Result<F::Output, RunError>
-where
-    F: IntoFuture,
-    F::IntoFuture: 'static,
-    F::Output: 'static,
-{
+    main: impl FnOnce(&SelectorEventLoop) -> C,
+) -> Result<C::Output, RunError> {
     let selector = PollSelector::new();
     let event_loop = SelectorEventLoop::with_selector(clock, selector)
         .map_err(|error| RunError::Loop(LoopError::Poll(std::io::Error::other(error))))?;

@@ -3,7 +3,7 @@
 //! asyncio enable parallel IO waits?", as functions the demo, the tests and
 //! the book all run. Each writes what it prints to a [`Transcript`].
 
-use demo_support::Transcript;
+use demo_support::{Timeline, Transcript};
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
@@ -69,19 +69,27 @@ pub async fn count(event_loop: SelectorEventLoop, out: Transcript) {
     stamp(&out, &event_loop, "Three");
 }
 
-/// Scenario 9: five `count()` tasks, gathered, take 3 s; awaited one after
-/// another, without tasks, 15 s.
+/// Scenario 9: five `count()` tasks, gathered, take 3 s (recorded on
+/// `timeline`); awaited one after another, without tasks, 15 s.
 pub fn concurrency_arithmetic<C: Clock + 'static>(
     new_clock: impl Fn() -> C,
     out: &Transcript,
+    timeline: &Timeline,
 ) -> Result<(), RunError> {
     out.say("Scenario 9: five count() gathered, then one after another");
     let event_loop = new_loop(new_clock())?;
-    let tasks = (0..5)
-        .map(|_| create_task(&event_loop, count(event_loop.clone(), out.clone())))
+    event_loop.set_timeline(timeline.clone());
+    let tasks = (1..=5)
+        .map(|n| {
+            let task = create_task(&event_loop, count(event_loop.clone(), out.clone()))?;
+            task.set_name(format!("count {n}"));
+            Ok(task)
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::Loop)?;
-    run_until_complete(&event_loop, gather(tasks))?.map_err(RunError::Task)?;
+    let gathering = create_task(&event_loop, gather(tasks)).map_err(RunError::Loop)?;
+    gathering.set_name("gather");
+    run_until_complete(&event_loop, gathering)?.map_err(RunError::Task)?;
     out.say(format!("  gathered: done at {:.3} s", event_loop.time()));
 
     let event_loop = new_loop(new_clock())?;
@@ -104,12 +112,14 @@ pub fn concurrency_arithmetic<C: Clock + 'static>(
 }
 // ANCHOR_END: count
 
-/// Every scenario in turn, each on a fresh clock from `new_clock`.
+/// Every scenario in turn, each on a fresh clock from `new_clock`; scenario
+/// 9's five tasks recorded on `timeline`.
 pub fn run_all<C: Clock + 'static>(
     new_clock: impl Fn() -> C,
     out: &Transcript,
+    timeline: &Timeline,
 ) -> Result<(), RunError> {
     future_chain(new_clock(), out)?;
     out.say("");
-    concurrency_arithmetic(&new_clock, out)
+    concurrency_arithmetic(&new_clock, out, timeline)
 }
