@@ -103,7 +103,8 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
     /// panic. Without one, `Exception in callback <handle>: <message>` goes
     /// to standard error.
     fn set_exception_handler(&self, handler: impl Fn(&Self, &CallbackPanic) + 'static);
-    /// Add a mark to the loop's timeline, if it records one.
-    fn record(&self, mark: Mark);
+    /// Add a mark to the loop's timeline, if it records one. The mark is
+    /// made only then: a loop without a timeline allocates nothing for it.
+    fn record(&self, mark: impl FnOnce() -> Mark);
 }
 // ANCHOR_END: abstract_event_loop

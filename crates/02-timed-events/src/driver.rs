@@ -104,7 +104,7 @@ where
     /// Resume the coroutine once, then either schedule the next step for when
     /// the yielded event happens, or report the result.
     fn step(mut self, event_loop: &L) {
-        event_loop.record(Mark::Resumed {
+        event_loop.record(|| Mark::Resumed {
             task: self.name.clone(),
         });
         let now = to_duration(event_loop.now());
@@ -116,7 +116,7 @@ where
                 event.schedule(event_loop, move |event_loop| self.step(event_loop));
             }
             Ok(Step::Complete(value)) => {
-                event_loop.record(Mark::Completed { task: self.name });
+                event_loop.record(|| Mark::Completed { task: self.name });
                 (self.on_done)(event_loop, Ok(value));
             }
             Err(payload) => {

@@ -245,7 +245,7 @@ impl<P: Poller> EventLoop<P> {
     /// Mark on the timeline how long the loop waited, if it did.
     fn record_wait(&self, from: Nanos) {
         if self.now() > from {
-            self.record(Mark::Slept { from });
+            self.record(|| Mark::Slept { from });
         }
     }
 }
@@ -309,9 +309,9 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
         *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
     }
 
-    fn record(&self, mark: Mark) {
+    fn record(&self, mark: impl FnOnce() -> Mark) {
         if let Some(timeline) = &*self.inner.timeline.borrow() {
-            timeline.record(self.now(), mark);
+            timeline.record(self.now(), mark());
         }
     }
 

@@ -133,7 +133,7 @@ fn one_shot(fd: RawFd, what: Interest, resume: Resume) -> impl Fn(&SelectorEvent
         } else {
             event_loop.remove_writer(fd);
         }
-        event_loop.record(fd_ready_mark());
+        event_loop.record(fd_ready_mark);
         resume_once(&resume, event_loop);
     }
 }

@@ -133,7 +133,7 @@ impl<T: 'static> Future<T> {
             return Err(FutureError::InvalidState("the future is already done"));
         }
         *self.state.outcome.borrow_mut() = Some(outcome);
-        self.state.event_loop.record(future_done_mark());
+        self.state.event_loop.record(future_done_mark);
         self.schedule_callbacks();
         Ok(())
     }

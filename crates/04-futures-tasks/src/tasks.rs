@@ -156,7 +156,7 @@ impl<T: 'static> Step for TaskInner<T> {
         let Some(running) = coroutine.as_mut() else {
             return;
         };
-        event_loop.record(Mark::Resumed {
+        event_loop.record(|| Mark::Resumed {
             task: self.name.borrow().clone(),
         });
         let previous = CURRENT.replace(Some(self.info()));
@@ -174,7 +174,7 @@ impl<T: 'static> Step for TaskInner<T> {
         // Done: drop the coroutine's state now, outside the borrow.
         let finished = coroutine.take();
         drop((coroutine, finished));
-        event_loop.record(Mark::Completed {
+        event_loop.record(|| Mark::Completed {
             task: self.name.borrow().clone(),
         });
         if let Ok(tasks) = event_loop.attachment::<TaskSet>() {

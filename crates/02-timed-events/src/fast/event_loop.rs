@@ -151,7 +151,7 @@ impl FastEventLoop {
         let before = self.now();
         Sleeper::wait(&*inner.clock, timeout)?;
         if self.now() > before {
-            self.record(Mark::Slept { from: before });
+            self.record(|| Mark::Slept { from: before });
         }
 
         // 4. Timers that are due join the back of the ready queue; then the
@@ -297,9 +297,9 @@ impl AbstractEventLoop for FastEventLoop {
         *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
     }
 
-    fn record(&self, mark: Mark) {
+    fn record(&self, mark: impl FnOnce() -> Mark) {
         if let Some(timeline) = &*self.inner.timeline.borrow() {
-            timeline.record(self.now(), mark);
+            timeline.record(self.now(), mark());
         }
     }
 }
