@@ -9,112 +9,25 @@
 //! estimate have held still for a while, it tells the calculator to finish,
 //! both tasks end, and so does the loop.
 
+#[path = "pi/cli.rs"]
+mod cli;
 mod pi;
 
-use demo_support::Transcript;
-use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
-use std::cell::Cell;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
-use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits, TARGET_YIELDS, leading_digits, next_ticks};
+use demo_support::Transcript;
 use stage01_generator_loop::{AsyncCoroutine, RealClock, Yielder};
+use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use stage02_timed_events::{EventLoop, SleepUntil, sleep, sleep_until};
 
-/// How many digits must hold still when `--digits` is not given.
-const DEFAULT_DIGITS: usize = 7;
-/// The most `--digits` allows: the series needs about 10^N terms for N
-/// digits, and ten digits would take minutes.
-const MAX_DIGITS: usize = 9;
-/// The calculator's first chunk: a guess, far too small on purpose, so that
-/// the first line shows the controller at work.
-const FIRST_TICKS: u64 = 1_000;
-
-/// What the command line asks for.
-enum Command {
-    Run { digits: usize },
-    Help,
-}
-
-fn help() -> String {
-    format!(
-        "\
-Scenario 8: a CPU-bound task and an inspector share one event loop.
-
-Usage: cargo run --example pi_inspector [-- OPTIONS]
-
-The calculator sums the Leibniz series for pi and yields to the loop every
-`ticks` terms. Once a second the inspector counts those yields, adjusts
-`ticks` towards {TARGET_YIELDS} yields a second and prints a line. The run stops when
-the first N digits of the estimate have been the same at {STABLE_INSPECTIONS} inspections in
-a row.
-
-Options:
-  --digits N   how many digits must hold still: 1 to {MAX_DIGITS}, default {DEFAULT_DIGITS}
-               (each digit more takes about ten times as long)
-  --help       print this help"
-    )
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
-    let mut digits = DEFAULT_DIGITS;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(Command::Help),
-            "--digits" => {
-                let Some(value) = args.next() else {
-                    return Err(format!(
-                        "--digits needs a whole number from 1 to {MAX_DIGITS} after it; try --help"
-                    ));
-                };
-                digits = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_DIGITS).contains(n))
-                    .ok_or_else(|| {
-                        format!(
-                            "--digits takes a whole number from 1 to {MAX_DIGITS}, \
-                             not {value:?}; try --help"
-                        )
-                    })?;
-            }
-            other => return Err(format!("unknown option {other:?}; try --help")),
-        }
-    }
-    Ok(Command::Run { digits })
-}
+use cli::{FIRST_TICKS, Shared, summarise};
+use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits, next_ticks};
 
 fn main() -> ExitCode {
-    match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            println!("{}", help());
-            ExitCode::SUCCESS
-        }
-        Ok(Command::Run { digits }) => run(digits),
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::from(2)
-        }
-    }
+    cli::main("pi_inspector", run)
 }
-
-// ANCHOR: shared
-/// What the two tasks share. One thread, so `Cell`s are enough: one task
-/// runs only while the other is suspended at an `.await`, so they never
-/// touch these at the same moment.
-#[derive(Debug, Default)]
-struct Shared {
-    /// Terms per chunk: the inspector sets it, the calculator reads it.
-    ticks: Cell<u64>,
-    /// Yields since the inspector last looked.
-    yields: Cell<u64>,
-    /// The series as of the calculator's latest yield.
-    series: Cell<Leibniz>,
-    /// Set by the inspector when the digits are stable: time to finish.
-    finished: Cell<bool>,
-}
-// ANCHOR_END: shared
 
 /// Which of the two jobs a task does.
 enum Role {
@@ -216,20 +129,4 @@ fn run(digits: usize) -> ExitCode {
     }
     summarise(&out, &shared.series.get(), digits, event_loop.time());
     ExitCode::SUCCESS
-}
-
-/// The final word: what the stable digits were, and whether they are right.
-fn summarise(out: &Transcript, series: &Leibniz, digits: usize, seconds: f64) {
-    let ours = leading_digits(series.estimate(), digits);
-    let real = leading_digits(std::f64::consts::PI, digits);
-    out.say(format!(
-        "Both tasks have ended after {seconds:.1} s: the digits held still at {ours}, \
-         after {} terms of the series.",
-        series.terms()
-    ));
-    if ours == real {
-        out.say(format!("They are right: pi begins {real}."));
-    } else {
-        out.say(format!("They are not right yet: pi begins {real}."));
-    }
 }

@@ -1,6 +1,6 @@
 //! Scenario 9's simultaneous chess exhibition, simulated on stage 2's loop and
 //! its virtual clock. `cargo run --example chess_exhibition` prints it;
-//! `tests/examples_stage02.rs` checks its arithmetic.
+//! `tests/examples.rs` checks its arithmetic.
 //!
 //! Each game is a coroutine: the master moves, then the opponent thinks, and
 //! so on for every move pair. The loop resumes each game when its wait is

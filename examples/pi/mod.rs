@@ -1,7 +1,7 @@
 //! Scenario 8's pieces that need no loop: the Leibniz series, the
 //! inspector's controller, and the rule that stops the run. Used by
 //! `examples/pi_inspector.rs` (`cargo run --example pi_inspector`) and
-//! tested, as plain functions, by `tests/examples_stage02.rs`.
+//! tested, as plain functions, by `tests/examples.rs`.
 
 /// How many times a second the calculator should yield to the loop: ten
 /// chances a second for every other task (the inspector among them) to run.

@@ -1,7 +1,8 @@
-//! The stage 2 examples, checked: scenario 9's chess exhibition
-//! (`cargo run --example chess_exhibition`) and scenario 8's pi inspector
-//! (`cargo run --example pi_inspector`). `cargo test --test examples_stage02`
-//! runs these tests.
+//! The examples, checked: scenario 9's chess exhibition
+//! (`cargo run --example chess_exhibition`), and scenario 8's pi inspector on
+//! stage 2 (`cargo run --example pi_inspector`) and on stage 4's tasks
+//! (`cargo run --example pi_tasks`). `cargo test --test examples` runs these
+//! tests.
 //!
 //! The examples' logic lives in `examples/chess/` and `examples/pi/`, which
 //! both the examples and this file include: the numbers tested here are the
@@ -311,42 +312,58 @@ fn a_change_of_digits_starts_the_count_again() {
     assert!(rule.observe(PI + 0.007)); // 3.148: still 3.14
 }
 
+/// Both versions of scenario 8: stage 2's coroutines and stage 4's tasks.
+const PI_EXAMPLES: [&str; 2] = ["pi_inspector", "pi_tasks"];
+
 #[test]
-fn the_pi_example_stops_by_itself_and_exits_cleanly() {
-    // One digit is stable at once; the run takes STABLE_INSPECTIONS seconds.
-    let stdout = stdout_of(&run_example("pi_inspector", &["--digits", "1"]));
-    let inspections = stdout.lines().filter(|l| l.contains("ticks")).count();
-    assert_eq!(inspections, STABLE_INSPECTIONS as usize, "{stdout}");
-    assert_eq!(stdout.lines().last(), Some("They are right: pi begins 3."));
+fn the_pi_examples_stop_by_themselves_and_exit_cleanly() {
+    for example in PI_EXAMPLES {
+        // One digit is stable at once; the run takes STABLE_INSPECTIONS seconds.
+        let stdout = stdout_of(&run_example(example, &["--digits", "1"]));
+        let inspections = stdout.lines().filter(|l| l.contains("ticks")).count();
+        assert_eq!(
+            inspections, STABLE_INSPECTIONS as usize,
+            "{example}: {stdout}"
+        );
+        assert_eq!(
+            stdout.lines().last(),
+            Some("They are right: pi begins 3."),
+            "{example}"
+        );
+    }
 }
 
 #[test]
-fn the_pi_example_explains_itself() {
-    let stdout = stdout_of(&run_example("pi_inspector", &["--help"]));
-    assert!(stdout.contains("Usage: cargo run --example pi_inspector"));
-    assert!(stdout.contains("--digits N"));
+fn the_pi_examples_explain_themselves() {
+    for example in PI_EXAMPLES {
+        let stdout = stdout_of(&run_example(example, &["--help"]));
+        assert!(stdout.contains(&format!("Usage: cargo run --example {example} ")));
+        assert!(stdout.contains("--digits N"));
+    }
 }
 
 #[test]
-fn the_pi_example_refuses_bad_input() {
-    for (args, message) in [
-        (
-            &["--digits", "ten"][..],
-            "--digits takes a whole number from 1 to 9, not \"ten\"; try --help",
-        ),
-        (
-            &["--digits", "0"],
-            "--digits takes a whole number from 1 to 9, not \"0\"; try --help",
-        ),
-        (
-            &["--digits"],
-            "--digits needs a whole number from 1 to 9 after it; try --help",
-        ),
-        (&["--fast"], "unknown option \"--fast\"; try --help"),
-    ] {
-        let run = run_example("pi_inspector", args);
-        assert_eq!(run.status.code(), Some(2), "{args:?}");
-        assert!(run.stdout.is_empty(), "{args:?}");
-        assert_eq!(last_error_line(&run), message);
+fn the_pi_examples_refuse_bad_input() {
+    for example in PI_EXAMPLES {
+        for (args, message) in [
+            (
+                &["--digits", "ten"][..],
+                "--digits takes a whole number from 1 to 9, not \"ten\"; try --help",
+            ),
+            (
+                &["--digits", "0"],
+                "--digits takes a whole number from 1 to 9, not \"0\"; try --help",
+            ),
+            (
+                &["--digits"],
+                "--digits needs a whole number from 1 to 9 after it; try --help",
+            ),
+            (&["--fast"], "unknown option \"--fast\"; try --help"),
+        ] {
+            let run = run_example(example, args);
+            assert_eq!(run.status.code(), Some(2), "{example} {args:?}");
+            assert!(run.stdout.is_empty(), "{example} {args:?}");
+            assert_eq!(last_error_line(&run), message, "{example}");
+        }
     }
 }
