@@ -1,0 +1,337 @@
+//! Tasks waiting for each other: events and locks.
+//!
+//! Mirrors CPython's `asyncio/locks.py`: `Event` and `Lock`. Each keeps, as
+//! asyncio's do, a first-come-first-served queue of waiters (`_waiters`),
+//! one bare [`Future`] per waiting task: waking a waiter is `set_result` on
+//! its future, which queues its task's next step. So nothing here runs a
+//! task inline, and like asyncio's, none of it is thread-safe (`Rc`, `Cell`):
+//! it is for tasks of one loop.
+//!
+//! Two rules shape every primitive here:
+//!
+//! - A woken waiter stays in the queue until its task runs and takes it
+//!   out. Until then it still counts as waiting, so a task that arrives in
+//!   between queues behind it instead of barging ahead.
+//! - A waiter dropped before it returns (its task dropped; stage 5 cancels
+//!   so) passes on a wake-up it was given and will not use, or the next
+//!   waiter would wait for ever.
+//!
+//! Waiting needs a running loop (a waiter is a future of it): awaiting any
+//! of these outside one panics, as [`sleep`](crate::sleep()) does.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::error::Error;
+use std::fmt;
+use std::rc::Rc;
+
+use stage02_timed_events::get_running_loop;
+use stage03_read_readiness::SelectorEventLoop;
+
+use crate::futures::Future;
+
+// ANCHOR: waiters
+/// asyncio's `_waiters`: one future per waiting task, first come first
+/// served. A waiter's future is done once it is woken; the waiter leaves
+/// the queue when its task runs again (or when it is dropped), not when it
+/// is woken.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    queue: RefCell<VecDeque<Future<()>>>,
+}
+
+impl Waiters {
+    /// Wait at the back of the queue until woken. Dropped before it
+    /// returns, the wait calls `abandoned`, told whether it had been woken:
+    /// asyncio's `except CancelledError:`, where a waiter that gives up
+    /// passes on what it was given.
+    pub(crate) async fn wait(&self, abandoned: impl FnOnce(bool)) {
+        let event_loop = get_running_loop::<SelectorEventLoop>()
+            .expect("waiting for an event, a lock or a queue outside a running loop");
+        let waiter = Waiter {
+            waiters: self,
+            future: Future::new(&event_loop),
+            abandoned: Some(abandoned),
+        };
+        self.queue.borrow_mut().push_back(waiter.future.clone());
+        // Only `wake` and `wake_first` finish a waiter, and with a result.
+        let _woken = waiter.future.clone().await;
+        waiter.returned();
+    }
+
+    /// Wake up to `n` waiters not woken yet, first come first; answer how
+    /// many it woke. Their tasks run in this order, in the next iteration.
+    pub(crate) fn wake(&self, n: usize) -> usize {
+        let queue = self.queue.borrow();
+        let pending = queue.iter().filter(|waiter| !waiter.done()).take(n);
+        let woken: Vec<Future<()>> = pending.cloned().collect();
+        drop(queue);
+        for waiter in &woken {
+            // Pending, as just checked: `set_result` cannot fail.
+            let _pending = waiter.set_result(());
+        }
+        woken.len()
+    }
+
+    /// asyncio's `Lock._wake_up_first`: wake the first waiter, unless it
+    /// is woken already. A woken first waiter will run, and either take
+    /// what it was woken for or, dropped, pass it on; waking the second as
+    /// well would let two tasks in.
+    pub(crate) fn wake_first(&self) {
+        let first = self.queue.borrow().front().cloned();
+        if let Some(first) = first.filter(|first| !first.done()) {
+            let _pending = first.set_result(());
+        }
+    }
+    // ANCHOR_END: waiters
+
+    /// Whether nobody waits (woken waiters whose task has not run yet
+    /// still wait).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.borrow().is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    fn remove(&self, waiter: &Future<()>) {
+        self.queue
+            .borrow_mut()
+            .retain(|queued| !queued.same_as(waiter));
+    }
+
+    /// asyncio's `__repr__`: `<Lock [locked, waiters:2]>`.
+    fn describe(&self, f: &mut fmt::Formatter<'_>, name: &str, state: &str) -> fmt::Result {
+        write!(f, "<{name} [{state}")?;
+        if !self.is_empty() {
+            write!(f, ", waiters:{}", self.len())?;
+        }
+        write!(f, "]>")
+    }
+}
+
+// ANCHOR: waiter
+/// One task's place in a queue of [`Waiters`], while it waits.
+struct Waiter<'a, F: FnOnce(bool)> {
+    waiters: &'a Waiters,
+    future: Future<()>,
+    /// What to do if the wait is dropped before it returns.
+    abandoned: Option<F>,
+}
+
+impl<F: FnOnce(bool)> Waiter<'_, F> {
+    /// Woken, and its task ran: it used its wake-up.
+    fn returned(mut self) {
+        self.abandoned = None;
+    }
+}
+
+impl<F: FnOnce(bool)> Drop for Waiter<'_, F> {
+    /// asyncio's `finally: self._waiters.remove(fut)`; then, for a waiter
+    /// that never returned, its `except CancelledError:`. In that order, so
+    /// that a waiter passing on its wake-up cannot pass it to itself.
+    fn drop(&mut self) {
+        self.waiters.remove(&self.future);
+        if let Some(abandoned) = self.abandoned.take() {
+            abandoned(self.future.done());
+        }
+    }
+}
+// ANCHOR_END: waiter
+
+/// asyncio's `RuntimeError` for releasing a lock that is not held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAcquired;
+
+impl fmt::Display for NotAcquired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the lock is not acquired")
+    }
+}
+
+impl Error for NotAcquired {}
+
+// ANCHOR: event
+/// asyncio's `Event`: a flag that tasks wait for. Clones are the same
+/// event.
+#[derive(Clone, Default)]
+pub struct Event {
+    state: Rc<EventState>,
+}
+
+#[derive(Default)]
+struct EventState {
+    value: Cell<bool>,
+    waiters: Waiters,
+}
+
+impl Event {
+    /// A new event, not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether it is set.
+    pub fn is_set(&self) -> bool {
+        self.state.value.get()
+    }
+
+    /// Set it, and wake every waiter, in the order they began to wait.
+    pub fn set(&self) {
+        if !self.state.value.replace(true) {
+            self.state.waiters.wake(usize::MAX);
+        }
+    }
+
+    /// Unset it: later waiters wait again. Those already woken by `set`
+    /// still return.
+    pub fn clear(&self) {
+        self.state.value.set(false);
+    }
+
+    /// asyncio's `await event.wait()`: at once if it is set; else until it
+    /// is.
+    pub async fn wait(&self) {
+        if self.is_set() {
+            return;
+        }
+        // A waiter that gives up owes nobody anything: `set` woke them all.
+        self.state.waiters.wait(|_woken| ()).await;
+    }
+}
+// ANCHOR_END: event
+
+// ANCHOR: lock
+/// asyncio's `Lock`: one task at a time, the others wait their turn, first
+/// come first served. Clones are the same lock.
+///
+/// `acquire` evaluates to a [`LockGuard`] that releases the lock when
+/// dropped. asyncio's explicit `release` is here too. Why both: `release`
+/// is asyncio's API, which this crate mirrors, and a condition must
+/// release and retake a lock its caller holds; the guard is what a Rust reader expects, and with it no early
+/// `return`, `?` or panic can leave the lock held (in Python, `async with
+/// lock:` does that job).
+#[derive(Clone, Default)]
+pub struct Lock {
+    state: Rc<LockState>,
+}
+
+#[derive(Default)]
+struct LockState {
+    /// Who holds it, or `None` when it is free: asyncio's `_locked`, with
+    /// a name, so that a guard can tell whether it still holds the lock.
+    holder: Cell<Option<Holder>>,
+    /// How many holders it has had: the last one's number.
+    holders: Cell<u64>,
+    waiters: Waiters,
+}
+
+/// One holding of a lock, from `acquire` to `release`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Holder(u64);
+// ANCHOR_END: lock
+
+impl Lock {
+    /// A new lock, free.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether some task holds it.
+    pub fn locked(&self) -> bool {
+        self.state.holder.get().is_some()
+    }
+
+    // ANCHOR: acquire
+    /// asyncio's `await lock.acquire()`: take the lock, when it is this
+    /// task's turn, and hold it until the guard is dropped (or `release`).
+    pub async fn acquire(&self) -> LockGuard {
+        let holder = Holder(self.state.holders.get() + 1);
+        self.state.holders.set(holder.0);
+        self.take(holder).await;
+        LockGuard {
+            lock: self.clone(),
+            holder,
+        }
+    }
+
+    /// Wait for the lock, then hold it as `holder`.
+    async fn take(&self, holder: Holder) {
+        let state = &self.state;
+        // asyncio takes it at once only if it is free *and* nobody queues.
+        // A waiter that `release` woke stays in the queue until its task
+        // runs, so a task that comes in between queues behind it: no
+        // barging.
+        if self.locked() || !state.waiters.is_empty() {
+            state
+                .waiters
+                .wait(|_woken| {
+                    // Dropped while waiting: if the lock is free, a wake-up
+                    // may have been meant for this waiter; give it to the
+                    // next one (a no-op if that one is woken already).
+                    if !self.locked() {
+                        state.waiters.wake_first();
+                    }
+                })
+                .await;
+        }
+        state.holder.set(Some(holder));
+    }
+
+    /// asyncio's `release()`: free the lock, and wake the first waiter,
+    /// who takes it when its task runs. `NotAcquired` if it is free.
+    pub fn release(&self) -> Result<(), NotAcquired> {
+        if self.state.holder.take().is_none() {
+            return Err(NotAcquired);
+        }
+        self.state.waiters.wake_first();
+        Ok(())
+    }
+    // ANCHOR_END: acquire
+
+    /// Who holds it now.
+    fn holder(&self) -> Option<Holder> {
+        self.state.holder.get()
+    }
+}
+
+// ANCHOR: lock_guard
+/// Holding a [`Lock`]: dropping it releases the lock, as the end of an
+/// `async with lock:` block does in Python.
+#[must_use = "dropping the guard releases the lock at once"]
+pub struct LockGuard {
+    lock: Lock,
+    holder: Holder,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Released by hand (`release`) and perhaps taken since by another
+        // task: then the lock is no longer this guard's to release.
+        if self.lock.holder() == Some(self.holder) {
+            let _held = self.lock.release();
+        }
+    }
+}
+// ANCHOR_END: lock_guard
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.is_set() { "set" } else { "unset" };
+        self.state.waiters.describe(f, "Event", state)
+    }
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.locked() { "locked" } else { "unlocked" };
+        self.state.waiters.describe(f, "Lock", state)
+    }
+}
+
+impl fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<LockGuard of {:?}>", self.lock)
+    }
+}

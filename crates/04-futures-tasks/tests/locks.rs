@@ -1,0 +1,279 @@
+//! Events and locks on a virtual clock, each test with the exact order of
+//! events: who waits, who is woken, in which iteration. The rules under
+//! test: wake-ups go first come first served; a woken waiter keeps its
+//! place until its task runs (no barging); a waiter dropped before it
+//! returns passes on a wake-up it did not use.
+
+mod common;
+
+use demo_support::Transcript;
+use stage02_timed_events::AbstractEventLoop;
+use stage04_futures_tasks::{Event, Lock, NotAcquired, create_task, run_until_complete, sleep};
+
+use common::{Abort, new_loop, stamp};
+
+#[test]
+fn event_set_wakes_every_waiter_in_the_order_they_waited() {
+    let event_loop = new_loop();
+    let (event, out) = (Event::new(), Transcript::new());
+    // They start waiting in the order c, a, b.
+    for (name, delay) in [("a", 0.2), ("b", 0.3), ("c", 0.1)] {
+        let (event, out, inner) = (event.clone(), out.clone(), event_loop.clone());
+        create_task(&event_loop, async move {
+            sleep(delay, ()).await;
+            stamp(&out, &inner, &format!("{name} waits"));
+            event.wait().await;
+            stamp(&out, &inner, &format!("{name} woke"));
+        })
+        .unwrap();
+    }
+    let (setter, log, inner) = (event.clone(), out.clone(), event_loop.clone());
+    run_until_complete(&event_loop, async move {
+        sleep(1.0, ()).await;
+        stamp(&log, &inner, &format!("main sets {setter:?}"));
+        setter.set();
+        assert!(setter.is_set());
+        sleep(0.0, ()).await;
+        setter.clear();
+        stamp(&log, &inner, &format!("main cleared it: {setter:?}"));
+    })
+    .unwrap();
+    assert_eq!(
+        out.lines(),
+        [
+            "0.100 #3 c waits",
+            "0.200 #5 a waits",
+            "0.300 #7 b waits",
+            "1.000 #9 main sets <Event [unset, waiters:3]>",
+            "1.000 #10 c woke",
+            "1.000 #10 a woke",
+            "1.000 #10 b woke",
+            "1.000 #10 main cleared it: <Event [unset]>",
+        ]
+    );
+}
+
+#[test]
+fn waiting_for_an_event_already_set_does_not_wait() {
+    let event_loop = new_loop();
+    let (event, out) = (Event::new(), Transcript::new());
+    event.set();
+    let (log, inner) = (out.clone(), event_loop.clone());
+    run_until_complete(&event_loop, async move {
+        stamp(&log, &inner, "waits");
+        event.wait().await;
+        stamp(&log, &inner, "done waiting");
+    })
+    .unwrap();
+    assert_eq!(out.lines(), ["0.000 #1 waits", "0.000 #1 done waiting"]);
+}
+
+/// Tasks that each take `lock`, hold it `hold` seconds and release it,
+/// starting to ask for it after their delay (0: in their first step).
+fn lock_users(
+    event_loop: &stage03_read_readiness::SelectorEventLoop,
+    lock: &Lock,
+    out: &Transcript,
+    users: &[(&'static str, f64)],
+    hold: f64,
+) {
+    for &(name, delay) in users {
+        let (lock, out, inner) = (lock.clone(), out.clone(), event_loop.clone());
+        create_task(event_loop, async move {
+            if delay > 0.0 {
+                sleep(delay, ()).await;
+            }
+            stamp(&out, &inner, &format!("{name} asks"));
+            let guard = lock.acquire().await;
+            stamp(&out, &inner, &format!("{name} holds it"));
+            sleep(hold, ()).await;
+            stamp(&out, &inner, &format!("{name} releases it"));
+            drop(guard);
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_lock_serves_its_waiters_first_come_first_served() {
+    let event_loop = new_loop();
+    let (lock, out) = (Lock::new(), Transcript::new());
+    // Created a, b, c; they ask in the order a, c, b.
+    lock_users(
+        &event_loop,
+        &lock,
+        &out,
+        &[("a", 0.0), ("b", 0.2), ("c", 0.1)],
+        1.0,
+    );
+    run_until_complete(&event_loop, sleep(5.0, ())).unwrap();
+    assert_eq!(
+        out.lines(),
+        [
+            "0.000 #1 a asks",
+            "0.000 #1 a holds it",
+            "0.100 #3 c asks",
+            "0.200 #5 b asks",
+            "1.000 #7 a releases it",
+            "1.000 #8 c holds it",
+            "2.000 #10 c releases it",
+            "2.000 #11 b holds it",
+            "3.000 #13 b releases it",
+        ]
+    );
+    assert!(!lock.locked());
+}
+
+#[test]
+fn a_woken_waiter_gets_the_lock_even_if_another_task_asks_first() {
+    // a holds the lock, b waits. At 1.000 a releases it, which wakes b; in
+    // the same iteration, before b's task runs, c asks (c's timer was set
+    // after a's, so both fire in one iteration, a's first). The lock is free,
+    // but b is still in the queue: c queues behind it (asyncio 3.11's
+    // `acquire` takes the lock at once only if nobody waits).
+    let event_loop = new_loop();
+    let (lock, out) = (Lock::new(), Transcript::new());
+    lock_users(&event_loop, &lock, &out, &[("a", 0.0), ("b", 0.5)], 1.0);
+    let (late, log, inner) = (lock.clone(), out.clone(), event_loop.clone());
+    create_task(&event_loop, async move {
+        sleep(1.0, ()).await;
+        stamp(&log, &inner, &format!("c asks: {late:?}"));
+        let _guard = late.acquire().await;
+        stamp(&log, &inner, "c holds it");
+    })
+    .unwrap();
+    run_until_complete(&event_loop, sleep(5.0, ())).unwrap();
+    assert_eq!(
+        out.lines(),
+        [
+            "0.000 #1 a asks",
+            "0.000 #1 a holds it",
+            "0.500 #3 b asks",
+            "1.000 #5 a releases it",
+            "1.000 #5 c asks: <Lock [unlocked, waiters:1]>",
+            "1.000 #6 b holds it",
+            "2.000 #8 b releases it",
+            "2.000 #9 c holds it",
+        ]
+    );
+}
+
+#[test]
+fn release_by_hand_frees_the_lock_and_the_guard_then_leaves_it_alone() {
+    let event_loop = new_loop();
+    let lock = Lock::new();
+    let inner = lock.clone();
+    run_until_complete(&event_loop, async move {
+        let first = inner.acquire().await;
+        assert!(inner.locked());
+        assert_eq!(inner.release(), Ok(()), "asyncio's explicit release");
+        assert!(!inner.locked());
+        let second = inner.acquire().await;
+        drop(first);
+        assert!(inner.locked(), "the first guard released the second's lock");
+        drop(second);
+        assert!(!inner.locked());
+        assert_eq!(inner.release(), Err(NotAcquired));
+    })
+    .unwrap();
+    assert_eq!(NotAcquired.to_string(), "the lock is not acquired");
+}
+
+/// a holds the lock for 1 s, b and c wait for it; `when` drops b's wait.
+fn dropped_lock_waiter(when: &'static str) -> Vec<String> {
+    let event_loop = new_loop();
+    let (lock, out) = (Lock::new(), Transcript::new());
+    let abort_b = Abort::default();
+    let (held, log, inner, abort) = (
+        lock.clone(),
+        out.clone(),
+        event_loop.clone(),
+        abort_b.clone(),
+    );
+    create_task(&event_loop, async move {
+        let guard = held.acquire().await;
+        stamp(&log, &inner, "a holds it");
+        if when == "before it is woken" {
+            sleep(0.5, ()).await;
+            abort.abort();
+            stamp(&log, &inner, "a drops b's wait");
+        }
+        sleep(1.0, ()).await;
+        drop(guard);
+        stamp(&log, &inner, "a released it");
+        if when == "woken, before it runs" {
+            abort.abort();
+            stamp(&log, &inner, "a drops b's wait");
+        }
+    })
+    .unwrap();
+    for (name, abort) in [("b", abort_b), ("c", Abort::default())] {
+        let (lock, log, inner) = (lock.clone(), out.clone(), event_loop.clone());
+        create_task(&event_loop, async move {
+            stamp(&log, &inner, &format!("{name} asks"));
+            match abort.run(lock.acquire()).await {
+                Some(_guard) => stamp(&log, &inner, &format!("{name} holds it")),
+                None => stamp(&log, &inner, &format!("{name} was dropped: {lock:?}")),
+            }
+        })
+        .unwrap();
+    }
+    run_until_complete(&event_loop, sleep(5.0, ())).unwrap();
+    out.lines()
+}
+
+#[test]
+fn a_waiter_dropped_before_it_is_woken_just_leaves_the_queue() {
+    assert_eq!(
+        dropped_lock_waiter("before it is woken"),
+        [
+            "0.000 #1 a holds it",
+            "0.000 #1 b asks",
+            "0.000 #1 c asks",
+            "0.500 #3 a drops b's wait",
+            "0.500 #4 b was dropped: <Lock [locked, waiters:1]>",
+            "1.500 #6 a released it",
+            "1.500 #7 c holds it",
+        ]
+    );
+}
+
+#[test]
+fn a_woken_waiter_dropped_before_it_runs_passes_the_lock_on() {
+    // Without the pass-on, c would wait for ever: the release woke b, and
+    // b's wait was dropped without taking the lock.
+    assert_eq!(
+        dropped_lock_waiter("woken, before it runs"),
+        [
+            "0.000 #1 a holds it",
+            "0.000 #1 b asks",
+            "0.000 #1 c asks",
+            "1.000 #3 a released it",
+            "1.000 #3 a drops b's wait",
+            "1.000 #4 b was dropped: <Lock [unlocked, waiters:1]>",
+            "1.000 #5 c holds it",
+        ]
+    );
+}
+
+#[test]
+fn closing_the_loop_drops_waiting_tasks_and_their_waiters_quietly() {
+    // b is woken, c waits: closing the loop drops both tasks, and b's
+    // waiter passes its wake-up on to c's, on a loop that no longer runs.
+    let event_loop = new_loop();
+    let lock = Lock::new();
+    let holder = lock.clone();
+    let guard = run_until_complete(&event_loop, async move { holder.acquire().await }).unwrap();
+    for _ in 0..2 {
+        let lock = lock.clone();
+        create_task(&event_loop, async move {
+            let _guard = lock.acquire().await;
+        })
+        .unwrap();
+    }
+    event_loop.run_once().unwrap();
+    drop(guard);
+    assert_eq!(format!("{lock:?}"), "<Lock [unlocked, waiters:2]>");
+    event_loop.close().unwrap();
+    assert_eq!(format!("{lock:?}"), "<Lock [unlocked]>");
+}
