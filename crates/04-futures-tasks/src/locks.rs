@@ -1,6 +1,7 @@
-//! Tasks waiting for each other: events and locks.
+//! Tasks waiting for each other: events, locks and semaphores.
 //!
-//! Mirrors CPython's `asyncio/locks.py`: `Event` and `Lock`. Each keeps, as
+//! Mirrors CPython's `asyncio/locks.py`: `Event`, `Lock`, `Semaphore` and
+//! `BoundedSemaphore`. Each keeps, as
 //! asyncio's do, a first-come-first-served queue of waiters (`_waiters`),
 //! one bare [`Future`] per waiting task: waking a waiter is `set_result` on
 //! its future, which queues its task's next step. So nothing here runs a
@@ -316,6 +317,201 @@ impl Drop for LockGuard {
 }
 // ANCHOR_END: lock_guard
 
+// ANCHOR: semaphore
+/// asyncio's `Semaphore`: a count of free units; `acquire` takes one,
+/// waiting while none is free, first come first served. Clones are the
+/// same semaphore.
+#[derive(Clone)]
+pub struct Semaphore {
+    state: Rc<SemaphoreState>,
+}
+
+struct SemaphoreState {
+    /// asyncio's `_value`: the units free, not promised to a woken waiter.
+    value: Cell<usize>,
+    /// A bounded semaphore's initial value, above which it cannot go.
+    bound: Option<usize>,
+    waiters: Waiters,
+}
+// ANCHOR_END: semaphore
+
+/// asyncio's `ValueError('BoundedSemaphore released too many times')`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleasedTooManyTimes;
+
+impl fmt::Display for ReleasedTooManyTimes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the bounded semaphore was released too many times")
+    }
+}
+
+impl Error for ReleasedTooManyTimes {}
+
+impl Semaphore {
+    /// A semaphore with `value` free units (asyncio's default is 1).
+    pub fn new(value: usize) -> Self {
+        Self::bounded(value, None)
+    }
+
+    fn bounded(value: usize, bound: Option<usize>) -> Self {
+        let state = SemaphoreState {
+            value: Cell::new(value),
+            bound,
+            waiters: Waiters::default(),
+        };
+        Self {
+            state: Rc::new(state),
+        }
+    }
+
+    /// How many units are free.
+    pub fn value(&self) -> usize {
+        self.state.value.get()
+    }
+
+    /// Whether `acquire` would wait: no unit is free, or somebody waits
+    /// already (a woken waiter whose task has not run yet still waits).
+    pub fn locked(&self) -> bool {
+        self.value() == 0 || !self.state.waiters.is_empty()
+    }
+
+    // ANCHOR: semaphore_acquire
+    /// asyncio's `await semaphore.acquire()`: take a unit, when it is this
+    /// task's turn, and hold it until the guard is dropped.
+    pub async fn acquire(&self) -> SemaphoreGuard {
+        let state = &self.state;
+        if !self.locked() {
+            state.value.set(state.value.get() - 1);
+        } else {
+            state
+                .waiters
+                .wait(|woken| {
+                    // Woken, it was handed a unit it will never use: give
+                    // it back, to the next waiter.
+                    if woken {
+                        state.value.set(state.value.get() + 1);
+                        self.wake_up_next();
+                    }
+                })
+                .await;
+            // The unit `wake_up_next` handed over is this task's. If more
+            // were freed meanwhile, the next waiter may have one too.
+            if self.value() > 0 {
+                self.wake_up_next();
+            }
+        }
+        SemaphoreGuard {
+            semaphore: self.clone(),
+            held: true,
+        }
+    }
+
+    /// asyncio's `release()`: one more free unit, for the first waiter if
+    /// one waits. Anyone may call it, whether they acquired or not.
+    pub fn release(&self) {
+        // A semaphore made by `new` has no bound: this cannot fail.
+        let _unbounded = self.try_release();
+    }
+
+    fn try_release(&self) -> Result<(), ReleasedTooManyTimes> {
+        let state = &self.state;
+        if state.bound.is_some_and(|bound| self.value() >= bound) {
+            return Err(ReleasedTooManyTimes);
+        }
+        state.value.set(self.value() + 1);
+        self.wake_up_next();
+        Ok(())
+    }
+
+    /// asyncio's `_wake_up_next`: hand a free unit to the first waiter not
+    /// woken yet, so that nobody else can take it before that waiter's
+    /// task runs. Called only when a unit is free.
+    fn wake_up_next(&self) {
+        if self.state.waiters.wake(1) == 1 {
+            self.state.value.set(self.value() - 1);
+        }
+    }
+    // ANCHOR_END: semaphore_acquire
+}
+
+/// asyncio's default semaphore: one unit.
+impl Default for Semaphore {
+    fn default() -> Self {
+        Self::new(1)
+    }
+}
+
+/// asyncio's `BoundedSemaphore`: a semaphore that refuses to be released
+/// above its initial value, which would be a release without an acquire.
+/// Clones are the same semaphore.
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    semaphore: Semaphore,
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `value` free units, and never more.
+    pub fn new(value: usize) -> Self {
+        Self {
+            semaphore: Semaphore::bounded(value, Some(value)),
+        }
+    }
+
+    /// How many units are free.
+    pub fn value(&self) -> usize {
+        self.semaphore.value()
+    }
+
+    /// Whether `acquire` would wait.
+    pub fn locked(&self) -> bool {
+        self.semaphore.locked()
+    }
+
+    /// As [`Semaphore::acquire`].
+    pub async fn acquire(&self) -> SemaphoreGuard {
+        self.semaphore.acquire().await
+    }
+
+    /// asyncio's `release()`: as [`Semaphore::release`], or
+    /// `ReleasedTooManyTimes` if every unit is free already.
+    pub fn release(&self) -> Result<(), ReleasedTooManyTimes> {
+        self.semaphore.try_release()
+    }
+}
+
+// ANCHOR: semaphore_guard
+/// Holding a unit of a semaphore: dropping it releases the unit, as the
+/// end of an `async with semaphore:` block does in Python.
+///
+/// A lock's guard can tell whether the lock is still its holding, but the
+/// units of a semaphore are all alike: code that releases by hand, in
+/// asyncio's style, must say so with [`forget`](Self::forget), or the unit
+/// would be released twice.
+#[must_use = "dropping the guard releases the unit at once"]
+pub struct SemaphoreGuard {
+    semaphore: Semaphore,
+    held: bool,
+}
+
+impl SemaphoreGuard {
+    /// Keep the unit taken after the guard is gone: it is released by
+    /// `release()`, by hand, as after asyncio's `await semaphore.acquire()`.
+    pub fn forget(mut self) {
+        self.held = false;
+    }
+}
+
+impl Drop for SemaphoreGuard {
+    fn drop(&mut self) {
+        if self.held {
+            // A bounded semaphore refuses only if its units were released
+            // by hand as well: then this one is back already.
+            let _back = self.semaphore.try_release();
+        }
+    }
+}
+// ANCHOR_END: semaphore_guard
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = if self.is_set() { "set" } else { "unset" };
@@ -333,5 +529,32 @@ impl fmt::Debug for Lock {
 impl fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<LockGuard of {:?}>", self.lock)
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.locked() {
+            "locked".to_string()
+        } else {
+            format!("unlocked, value:{}", self.value())
+        };
+        let name = match self.state.bound {
+            Some(_) => "BoundedSemaphore",
+            None => "Semaphore",
+        };
+        self.state.waiters.describe(f, name, &state)
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.semaphore, f)
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<SemaphoreGuard of {:?}>", self.semaphore)
     }
 }

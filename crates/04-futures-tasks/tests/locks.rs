@@ -1,4 +1,4 @@
-//! Events and locks on a virtual clock, each test with the exact order of
+//! Events, locks and semaphores on a virtual clock, each test with the exact order of
 //! events: who waits, who is woken, in which iteration. The rules under
 //! test: wake-ups go first come first served; a woken waiter keeps its
 //! place until its task runs (no barging); a waiter dropped before it
@@ -6,9 +6,14 @@
 
 mod common;
 
+use std::fmt;
+
 use demo_support::Transcript;
 use stage02_timed_events::AbstractEventLoop;
-use stage04_futures_tasks::{Event, Lock, NotAcquired, create_task, run_until_complete, sleep};
+use stage04_futures_tasks::{
+    BoundedSemaphore, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes, Semaphore,
+    SemaphoreGuard, create_task, run_until_complete, sleep,
+};
 
 use common::{Abort, new_loop, stamp};
 
@@ -179,13 +184,34 @@ fn release_by_hand_frees_the_lock_and_the_guard_then_leaves_it_alone() {
     assert_eq!(NotAcquired.to_string(), "the lock is not acquired");
 }
 
-/// a holds the lock for 1 s, b and c wait for it; `when` drops b's wait.
-fn dropped_lock_waiter(when: &'static str) -> Vec<String> {
+/// What the dropped-waiter tests take turns at: a lock or a semaphore.
+trait Acquire: Clone + fmt::Debug + 'static {
+    type Guard;
+    fn acquire(&self) -> impl std::future::Future<Output = Self::Guard>;
+}
+
+impl Acquire for Lock {
+    type Guard = LockGuard;
+    fn acquire(&self) -> impl std::future::Future<Output = LockGuard> {
+        Lock::acquire(self)
+    }
+}
+
+impl Acquire for Semaphore {
+    type Guard = SemaphoreGuard;
+    fn acquire(&self) -> impl std::future::Future<Output = SemaphoreGuard> {
+        Semaphore::acquire(self)
+    }
+}
+
+/// a takes `taken` (a lock, or a semaphore of one unit) for 1 s, b and c
+/// wait for it; `when` drops b's wait.
+fn dropped_waiter(taken: impl Acquire, when: &'static str) -> Vec<String> {
     let event_loop = new_loop();
-    let (lock, out) = (Lock::new(), Transcript::new());
+    let out = Transcript::new();
     let abort_b = Abort::default();
     let (held, log, inner, abort) = (
-        lock.clone(),
+        taken.clone(),
         out.clone(),
         event_loop.clone(),
         abort_b.clone(),
@@ -208,12 +234,12 @@ fn dropped_lock_waiter(when: &'static str) -> Vec<String> {
     })
     .unwrap();
     for (name, abort) in [("b", abort_b), ("c", Abort::default())] {
-        let (lock, log, inner) = (lock.clone(), out.clone(), event_loop.clone());
+        let (taken, log, inner) = (taken.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
             stamp(&log, &inner, &format!("{name} asks"));
-            match abort.run(lock.acquire()).await {
+            match abort.run(taken.acquire()).await {
                 Some(_guard) => stamp(&log, &inner, &format!("{name} holds it")),
-                None => stamp(&log, &inner, &format!("{name} was dropped: {lock:?}")),
+                None => stamp(&log, &inner, &format!("{name} was dropped: {taken:?}")),
             }
         })
         .unwrap();
@@ -225,7 +251,7 @@ fn dropped_lock_waiter(when: &'static str) -> Vec<String> {
 #[test]
 fn a_waiter_dropped_before_it_is_woken_just_leaves_the_queue() {
     assert_eq!(
-        dropped_lock_waiter("before it is woken"),
+        dropped_waiter(Lock::new(), "before it is woken"),
         [
             "0.000 #1 a holds it",
             "0.000 #1 b asks",
@@ -243,7 +269,7 @@ fn a_woken_waiter_dropped_before_it_runs_passes_the_lock_on() {
     // Without the pass-on, c would wait for ever: the release woke b, and
     // b's wait was dropped without taking the lock.
     assert_eq!(
-        dropped_lock_waiter("woken, before it runs"),
+        dropped_waiter(Lock::new(), "woken, before it runs"),
         [
             "0.000 #1 a holds it",
             "0.000 #1 b asks",
@@ -276,4 +302,85 @@ fn closing_the_loop_drops_waiting_tasks_and_their_waiters_quietly() {
     assert_eq!(format!("{lock:?}"), "<Lock [unlocked, waiters:2]>");
     event_loop.close().unwrap();
     assert_eq!(format!("{lock:?}"), "<Lock [unlocked]>");
+}
+
+#[test]
+fn a_semaphore_of_two_lets_two_in_and_the_others_wait_their_turn() {
+    let event_loop = new_loop();
+    let (semaphore, out) = (Semaphore::new(2), Transcript::new());
+    for (name, hold) in [("a", 1.0), ("b", 2.0), ("c", 2.0), ("d", 0.5)] {
+        let (semaphore, out, inner) = (semaphore.clone(), out.clone(), event_loop.clone());
+        create_task(&event_loop, async move {
+            let _unit = semaphore.acquire().await;
+            stamp(&out, &inner, &format!("{name} in: {semaphore:?}"));
+            sleep(hold, ()).await;
+            stamp(&out, &inner, &format!("{name} out"));
+        })
+        .unwrap();
+    }
+    run_until_complete(&event_loop, sleep(5.0, ())).unwrap();
+    assert_eq!(
+        out.lines(),
+        [
+            "0.000 #1 a in: <Semaphore [unlocked, value:1]>",
+            "0.000 #1 b in: <Semaphore [locked]>",
+            "1.000 #3 a out",
+            "1.000 #4 c in: <Semaphore [locked, waiters:1]>",
+            "2.000 #6 b out",
+            "2.000 #7 d in: <Semaphore [locked]>",
+            "2.500 #9 d out",
+            "3.000 #11 c out",
+        ]
+    );
+    assert_eq!(semaphore.value(), 2);
+}
+
+#[test]
+fn a_woken_semaphore_waiter_dropped_before_it_runs_hands_its_unit_on() {
+    assert_eq!(
+        dropped_waiter(Semaphore::new(1), "woken, before it runs"),
+        [
+            "0.000 #1 a holds it",
+            "0.000 #1 b asks",
+            "0.000 #1 c asks",
+            "1.000 #3 a released it",
+            "1.000 #3 a drops b's wait",
+            "1.000 #4 b was dropped: <Semaphore [locked, waiters:1]>",
+            "1.000 #5 c holds it",
+        ]
+    );
+}
+
+#[test]
+fn a_bounded_semaphore_refuses_a_release_above_its_initial_value() {
+    let event_loop = new_loop();
+    let bounded = BoundedSemaphore::new(1);
+    assert_eq!(bounded.release(), Err(ReleasedTooManyTimes));
+    let inner = bounded.clone();
+    run_until_complete(&event_loop, async move {
+        // With the guard: released when dropped.
+        let unit = inner.acquire().await;
+        assert_eq!((inner.value(), inner.locked()), (0, true));
+        drop(unit);
+        assert_eq!(inner.value(), 1);
+        // In asyncio's style: acquire, forget the guard, release by hand.
+        inner.acquire().await.forget();
+        assert_eq!(inner.value(), 0);
+        assert_eq!(inner.release(), Ok(()));
+        assert_eq!(inner.release(), Err(ReleasedTooManyTimes));
+        // Both, by mistake: the guard's release is refused, not counted.
+        let unit = inner.acquire().await;
+        assert_eq!(inner.release(), Ok(()));
+        drop(unit);
+        assert_eq!(inner.value(), 1);
+    })
+    .unwrap();
+    assert_eq!(
+        format!("{bounded:?}"),
+        "<BoundedSemaphore [unlocked, value:1]>"
+    );
+    assert_eq!(
+        ReleasedTooManyTimes.to_string(),
+        "the bounded semaphore was released too many times"
+    );
 }
