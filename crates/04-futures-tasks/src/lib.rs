@@ -13,7 +13,7 @@
 //! | [`tasks`] | a coroutine driven by the loop | `Task`, `create_task` (tasks.py) |
 //! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
 //! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
-//! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore` (locks.py) |
+//! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete` |
 //! | [`scenarios`] | scenarios 7 and 9 of the source material | |
 
@@ -27,8 +27,8 @@ mod wake;
 
 pub use futures::{CallbackId, Future, FutureError};
 pub use locks::{
-    BoundedSemaphore, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes, Semaphore,
-    SemaphoreGuard,
+    BoundedSemaphore, Condition, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes,
+    Semaphore, SemaphoreGuard,
 };
 pub use runners::{RunError, run_until_complete};
 pub use sleep::{sleep, yield_now};

@@ -1,12 +1,12 @@
-//! Tasks waiting for each other: events, locks and semaphores.
+//! Tasks waiting for each other: events, locks, semaphores, conditions.
 //!
-//! Mirrors CPython's `asyncio/locks.py`: `Event`, `Lock`, `Semaphore` and
-//! `BoundedSemaphore`. Each keeps, as
-//! asyncio's do, a first-come-first-served queue of waiters (`_waiters`),
-//! one bare [`Future`] per waiting task: waking a waiter is `set_result` on
-//! its future, which queues its task's next step. So nothing here runs a
-//! task inline, and like asyncio's, none of it is thread-safe (`Rc`, `Cell`):
-//! it is for tasks of one loop.
+//! Mirrors CPython's `asyncio/locks.py`: `Event`, `Lock`, `Semaphore`,
+//! `BoundedSemaphore` and `Condition`. Each keeps, as asyncio's do, a
+//! first-come-first-served queue of waiters (`_waiters`), one bare
+//! [`Future`] per waiting task: waking a waiter is `set_result` on its
+//! future, which queues its task's next step. So nothing here runs a task
+//! inline, and like asyncio's, none of it is thread-safe (`Rc`, `Cell`): it
+//! is for the tasks of one loop.
 //!
 //! Two rules shape every primitive here:
 //!
@@ -141,7 +141,8 @@ impl<F: FnOnce(bool)> Drop for Waiter<'_, F> {
 }
 // ANCHOR_END: waiter
 
-/// asyncio's `RuntimeError` for releasing a lock that is not held.
+/// asyncio's `RuntimeError` for releasing a lock that is not held, and for
+/// waiting on or notifying a condition whose lock is not held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAcquired;
 
@@ -209,7 +210,7 @@ impl Event {
 ///
 /// `acquire` evaluates to a [`LockGuard`] that releases the lock when
 /// dropped. asyncio's explicit `release` is here too. Why both: `release`
-/// is asyncio's API, which this crate mirrors, and a condition must
+/// is asyncio's API, which this crate mirrors, and a [`Condition`] must
 /// release and retake a lock its caller holds; the guard is what a Rust reader expects, and with it no early
 /// `return`, `?` or panic can leave the lock held (in Python, `async with
 /// lock:` does that job).
@@ -512,6 +513,138 @@ impl Drop for SemaphoreGuard {
 }
 // ANCHOR_END: semaphore_guard
 
+// ANCHOR: condition
+/// asyncio's `Condition`: a lock, and a queue of tasks that wait, lock
+/// released, until another task holding the lock notifies them. Clones are
+/// the same condition.
+#[derive(Clone, Default)]
+pub struct Condition {
+    state: Rc<ConditionState>,
+}
+
+#[derive(Default)]
+struct ConditionState {
+    lock: Lock,
+    waiters: Waiters,
+}
+// ANCHOR_END: condition
+
+impl Condition {
+    /// A condition with a lock of its own.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// asyncio's `Condition(lock)`: a condition on a lock that others may
+    /// take too.
+    pub fn with_lock(lock: Lock) -> Self {
+        let state = ConditionState {
+            lock,
+            waiters: Waiters::default(),
+        };
+        Self {
+            state: Rc::new(state),
+        }
+    }
+
+    /// Whether its lock is held.
+    pub fn locked(&self) -> bool {
+        self.state.lock.locked()
+    }
+
+    /// Take its lock: [`Lock::acquire`].
+    pub async fn acquire(&self) -> LockGuard {
+        self.state.lock.acquire().await
+    }
+
+    /// Release its lock: [`Lock::release`].
+    pub fn release(&self) -> Result<(), NotAcquired> {
+        self.state.lock.release()
+    }
+
+    // ANCHOR: condition_wait
+    /// asyncio's `await condition.wait()`: release the lock, wait to be
+    /// notified, take the lock back (in turn, behind tasks already waiting
+    /// for it), and return holding it as before: the caller's guard still
+    /// releases it. `NotAcquired` if the lock is free.
+    pub async fn wait(&self) -> Result<(), NotAcquired> {
+        let lock = &self.state.lock;
+        let holder = lock.holder().ok_or(NotAcquired)?;
+        // asyncio retakes the lock even when the wait is cancelled, by
+        // awaiting in `finally`. A dropped Rust future cannot await: a wait
+        // dropped before its end does not hold the lock, and the caller's
+        // guard, whose holding it no longer is, leaves the lock alone.
+        lock.release()?;
+        let waiters = &self.state.waiters;
+        // Dropped once notified, before it returns, the task will never act
+        // on the notification: notify the next waiter instead (asyncio does
+        // since 3.13, gh-112202; 3.11 loses the notification).
+        waiters
+            .wait(|notified| {
+                if notified {
+                    waiters.wake(1);
+                }
+            })
+            .await;
+        let pass_on = OnDrop::new(|| {
+            waiters.wake(1);
+        });
+        lock.take(holder).await;
+        pass_on.defuse();
+        Ok(())
+    }
+    // ANCHOR_END: condition_wait
+
+    /// asyncio's `await condition.wait_for(predicate)`: wait until
+    /// `predicate` is true, checking it first and after each notification,
+    /// with the lock held. `NotAcquired` if it has to wait and the lock is
+    /// free.
+    pub async fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), NotAcquired> {
+        while !predicate() {
+            self.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// asyncio's `notify(n)`: wake the first `n` waiters not notified yet.
+    /// Each returns from `wait` once it has the lock, so not before the
+    /// caller releases it. `NotAcquired` if the lock is free.
+    pub fn notify(&self, n: usize) -> Result<(), NotAcquired> {
+        if !self.locked() {
+            return Err(NotAcquired);
+        }
+        self.state.waiters.wake(n);
+        Ok(())
+    }
+
+    /// asyncio's `notify_all()`: wake every waiter.
+    pub fn notify_all(&self) -> Result<(), NotAcquired> {
+        self.notify(usize::MAX)
+    }
+}
+
+/// Runs its closure when dropped, unless defused: a `finally` for a wait
+/// that may be dropped between two of its awaits.
+struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> OnDrop<F> {
+    fn new(run: F) -> Self {
+        Self(Some(run))
+    }
+
+    fn defuse(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(run) = self.0.take() {
+            run();
+        }
+    }
+}
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = if self.is_set() { "set" } else { "unset" };
@@ -556,5 +689,12 @@ impl fmt::Debug for BoundedSemaphore {
 impl fmt::Debug for SemaphoreGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<SemaphoreGuard of {:?}>", self.semaphore)
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.locked() { "locked" } else { "unlocked" };
+        self.state.waiters.describe(f, "Condition", state)
     }
 }

@@ -1,4 +1,4 @@
-//! Events, locks and semaphores on a virtual clock, each test with the exact order of
+//! Events, locks, semaphores and conditions on a virtual clock, each test with the exact order of
 //! events: who waits, who is woken, in which iteration. The rules under
 //! test: wake-ups go first come first served; a woken waiter keeps its
 //! place until its task runs (no barging); a waiter dropped before it
@@ -6,13 +6,15 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::fmt;
+use std::rc::Rc;
 
 use demo_support::Transcript;
 use stage02_timed_events::AbstractEventLoop;
 use stage04_futures_tasks::{
-    BoundedSemaphore, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes, Semaphore,
-    SemaphoreGuard, create_task, run_until_complete, sleep,
+    BoundedSemaphore, Condition, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes,
+    Semaphore, SemaphoreGuard, create_task, run_until_complete, sleep,
 };
 
 use common::{Abort, new_loop, stamp};
@@ -382,5 +384,182 @@ fn a_bounded_semaphore_refuses_a_release_above_its_initial_value() {
     assert_eq!(
         ReleasedTooManyTimes.to_string(),
         "the bounded semaphore was released too many times"
+    );
+}
+
+#[test]
+fn notify_one_wakes_the_first_waiter_and_notify_all_the_others() {
+    let event_loop = new_loop();
+    let (condition, out) = (Condition::new(), Transcript::new());
+    for (name, delay) in [("a", 0.2), ("b", 0.1), ("c", 0.3)] {
+        let (condition, out, inner) = (condition.clone(), out.clone(), event_loop.clone());
+        create_task(&event_loop, async move {
+            sleep(delay, ()).await;
+            let _guard = condition.acquire().await;
+            stamp(&out, &inner, &format!("{name} waits"));
+            condition.wait().await.unwrap();
+            stamp(&out, &inner, &format!("{name} notified, holds the lock"));
+            sleep(0.5, ()).await;
+        })
+        .unwrap();
+    }
+    let (notifier, log, inner) = (condition.clone(), out.clone(), event_loop.clone());
+    run_until_complete(&event_loop, async move {
+        sleep(1.0, ()).await;
+        let guard = notifier.acquire().await;
+        notifier.notify(1).unwrap();
+        stamp(&log, &inner, &format!("main notifies one: {notifier:?}"));
+        sleep(0.5, ()).await;
+        stamp(&log, &inner, "main releases the lock");
+        drop(guard);
+        sleep(1.5, ()).await;
+        let _guard = notifier.acquire().await;
+        notifier.notify_all().unwrap();
+        stamp(&log, &inner, &format!("main notifies all: {notifier:?}"));
+    })
+    .unwrap();
+    run_until_complete(&event_loop, sleep(2.0, ())).unwrap();
+    assert_eq!(
+        out.lines(),
+        [
+            "0.100 #3 b waits",
+            "0.200 #5 a waits",
+            "0.300 #7 c waits",
+            "1.000 #9 main notifies one: <Condition [locked, waiters:3]>",
+            "1.500 #12 main releases the lock",
+            "1.500 #13 b notified, holds the lock",
+            "3.000 #17 main notifies all: <Condition [locked, waiters:2]>",
+            "3.000 #18 a notified, holds the lock",
+            "3.500 #22 c notified, holds the lock",
+        ]
+    );
+    assert!(!condition.locked());
+}
+
+#[test]
+fn wait_for_checks_its_predicate_first_and_after_each_notification() {
+    let event_loop = new_loop();
+    let (condition, out) = (Condition::new(), Transcript::new());
+    let (count, checks) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let (waiter, seen, checked, log, inner) = (
+        condition.clone(),
+        Rc::clone(&count),
+        Rc::clone(&checks),
+        out.clone(),
+        event_loop.clone(),
+    );
+    create_task(&event_loop, async move {
+        let _guard = waiter.acquire().await;
+        let at_least_three = || {
+            checked.set(checked.get() + 1);
+            seen.get() >= 3
+        };
+        waiter.wait_for(at_least_three).await.unwrap();
+        stamp(&log, &inner, &format!("count is {}", seen.get()));
+    })
+    .unwrap();
+    let producer = condition.clone();
+    run_until_complete(&event_loop, async move {
+        for _ in 0..4 {
+            sleep(1.0, ()).await;
+            let _guard = producer.acquire().await;
+            count.set(count.get() + 1);
+            producer.notify_all().unwrap();
+        }
+    })
+    .unwrap();
+    assert_eq!(out.lines(), ["3.000 #10 count is 3"]);
+    assert_eq!(checks.get(), 4, "once first, then once per notification");
+}
+
+#[test]
+fn a_condition_waits_and_notifies_only_with_its_lock_held() {
+    let event_loop = new_loop();
+    let lock = Lock::new();
+    let condition = Condition::with_lock(lock.clone());
+    assert_eq!(condition.notify(1), Err(NotAcquired));
+    assert_eq!(condition.notify_all(), Err(NotAcquired));
+    assert_eq!(condition.release(), Err(NotAcquired));
+    let inner = condition.clone();
+    run_until_complete(&event_loop, async move {
+        assert_eq!(inner.wait().await, Err(NotAcquired));
+        assert_eq!(inner.wait_for(|| false).await, Err(NotAcquired));
+        assert_eq!(inner.wait_for(|| true).await, Ok(()), "true at once");
+        let _guard = lock.acquire().await;
+        assert!(inner.locked(), "the condition's lock is the one given");
+        assert_eq!(inner.notify(1), Ok(()), "nobody waits: nothing to do");
+    })
+    .unwrap();
+}
+
+/// a and b wait on a condition; main notifies one, holding the lock until
+/// 1.5, and `when` drops a's wait.
+fn dropped_condition_waiter(when: &'static str) -> Vec<String> {
+    let event_loop = new_loop();
+    let (condition, out) = (Condition::new(), Transcript::new());
+    let abort_a = Abort::default();
+    for (name, abort) in [("a", abort_a.clone()), ("b", Abort::default())] {
+        let (condition, log, inner) = (condition.clone(), out.clone(), event_loop.clone());
+        create_task(&event_loop, async move {
+            let _guard = condition.acquire().await;
+            stamp(&log, &inner, &format!("{name} waits"));
+            match abort.run(condition.wait()).await {
+                Some(_) => stamp(&log, &inner, &format!("{name} notified, holds the lock")),
+                None => stamp(&log, &inner, &format!("{name} was dropped")),
+            }
+        })
+        .unwrap();
+    }
+    let (notifier, log, inner) = (condition.clone(), out.clone(), event_loop.clone());
+    run_until_complete(&event_loop, async move {
+        sleep(1.0, ()).await;
+        let guard = notifier.acquire().await;
+        notifier.notify(1).unwrap();
+        stamp(&log, &inner, "main notifies one");
+        if when == "notified, before it runs" {
+            abort_a.abort();
+        }
+        sleep(0.25, ()).await;
+        if when == "notified, waiting for the lock" {
+            abort_a.abort();
+        }
+        sleep(0.25, ()).await;
+        stamp(&log, &inner, &format!("main still holds it: {notifier:?}"));
+        drop(guard);
+        sleep(1.0, ()).await;
+    })
+    .unwrap();
+    out.lines()
+}
+
+#[test]
+fn a_notified_waiter_dropped_before_it_runs_passes_the_notification_on() {
+    assert_eq!(
+        dropped_condition_waiter("notified, before it runs"),
+        [
+            "0.000 #1 a waits",
+            "0.000 #1 b waits",
+            "1.000 #3 main notifies one",
+            "1.000 #4 a was dropped",
+            "1.500 #9 main still holds it: <Condition [locked]>",
+            "1.500 #10 b notified, holds the lock",
+        ]
+    );
+}
+
+#[test]
+fn a_notified_waiter_dropped_while_it_waits_for_the_lock_passes_it_on() {
+    // a was notified and queues for the lock when it is dropped; its guard
+    // is dropped too, and must not release main's lock.
+    assert_eq!(
+        dropped_condition_waiter("notified, waiting for the lock"),
+        [
+            "0.000 #1 a waits",
+            "0.000 #1 b waits",
+            "1.000 #3 main notifies one",
+            "1.250 #7 a was dropped",
+            "1.500 #10 main still holds it: <Condition [locked]>",
+            "1.500 #11 b notified, holds the lock",
+        ]
     );
 }
