@@ -14,11 +14,13 @@
 //! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
 //! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
 //! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
+//! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete` |
 //! | [`scenarios`] | scenarios 7 and 9 of the source material | |
 
 pub mod futures;
 pub mod locks;
+pub mod queues;
 pub mod runners;
 pub mod scenarios;
 pub mod sleep;
@@ -30,6 +32,7 @@ pub use locks::{
     BoundedSemaphore, Condition, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes,
     Semaphore, SemaphoreGuard,
 };
+pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{RunError, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};

@@ -92,7 +92,7 @@ impl Waiters {
         self.queue.borrow().is_empty()
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.queue.borrow().len()
     }
 
