@@ -60,8 +60,9 @@ impl Waiters {
         waiter.returned();
     }
 
-    /// Wake up to `n` waiters not woken yet, first come first; answer how
-    /// many it woke. Their tasks run in this order, in the next iteration.
+    /// Wake up to `n` waiters not woken yet, in the order they came; answer
+    /// how many it woke. Their tasks run in that order, in the next
+    /// iteration.
     pub(crate) fn wake(&self, n: usize) -> usize {
         let queue = self.queue.borrow();
         let pending = queue.iter().filter(|waiter| !waiter.done()).take(n);
@@ -84,8 +85,10 @@ impl Waiters {
             let _pending = first.set_result(());
         }
     }
-    // ANCHOR_END: waiters
+}
+// ANCHOR_END: waiters
 
+impl Waiters {
     /// Whether nobody waits (woken waiters whose task has not run yet
     /// still wait).
     pub(crate) fn is_empty(&self) -> bool {

@@ -131,6 +131,7 @@ fn a_lock_serves_its_waiters_first_come_first_served() {
     assert!(!lock.locked());
 }
 
+// ANCHOR: no_barging
 #[test]
 fn a_woken_waiter_gets_the_lock_even_if_another_task_asks_first() {
     // a holds the lock, b waits. At 1.000 a releases it, which wakes b; in
@@ -164,6 +165,7 @@ fn a_woken_waiter_gets_the_lock_even_if_another_task_asks_first() {
         ]
     );
 }
+// ANCHOR_END: no_barging
 
 #[test]
 fn release_by_hand_frees_the_lock_and_the_guard_then_leaves_it_alone() {
@@ -266,6 +268,7 @@ fn a_waiter_dropped_before_it_is_woken_just_leaves_the_queue() {
     );
 }
 
+// ANCHOR: woken_and_dropped
 #[test]
 fn a_woken_waiter_dropped_before_it_runs_passes_the_lock_on() {
     // Without the pass-on, c would wait for ever: the release woke b, and
@@ -283,6 +286,7 @@ fn a_woken_waiter_dropped_before_it_runs_passes_the_lock_on() {
         ]
     );
 }
+// ANCHOR_END: woken_and_dropped
 
 #[test]
 fn closing_the_loop_drops_waiting_tasks_and_their_waiters_quietly() {
