@@ -214,9 +214,9 @@ impl Event {
 /// `acquire` evaluates to a [`LockGuard`] that releases the lock when
 /// dropped. asyncio's explicit `release` is here too. Why both: `release`
 /// is asyncio's API, which this crate mirrors, and a [`Condition`] must
-/// release and retake a lock its caller holds; the guard is what a Rust reader expects, and with it no early
-/// `return`, `?` or panic can leave the lock held (in Python, `async with
-/// lock:` does that job).
+/// release and retake a lock its caller holds; the guard is what a Rust
+/// reader expects, and with it no early `return`, `?` or panic can leave
+/// the lock held (in Python, `async with lock:` does that job).
 #[derive(Clone, Default)]
 pub struct Lock {
     state: Rc<LockState>,
@@ -312,7 +312,8 @@ pub struct LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        // Released by hand (`release`) and perhaps taken since by another
+        // Released by hand (`release`), or by a `Condition::wait` dropped
+        // before it took the lock back, and perhaps taken since by another
         // task: then the lock is no longer this guard's to release.
         if self.lock.holder() == Some(self.holder) {
             let _held = self.lock.release();
@@ -589,6 +590,7 @@ impl Condition {
                 }
             })
             .await;
+        // Notified, and queueing for the lock: the same, if dropped now.
         let pass_on = OnDrop::new(|| {
             waiters.wake(1);
         });
