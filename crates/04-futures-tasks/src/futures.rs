@@ -102,6 +102,12 @@ impl<T: 'static> Future<T> {
         self.state.outcome.borrow().is_some()
     }
 
+    /// Whether `self` and `other` are one future (clones of each other), as
+    /// Python's `is`: a queue of waiters removes its waiter by identity.
+    pub(crate) fn same_as(&self, other: &Future<T>) -> bool {
+        Rc::ptr_eq(&self.state, &other.state)
+    }
+
     /// Whether it was cancelled.
     pub fn cancelled(&self) -> bool {
         matches!(

@@ -14,11 +14,15 @@
 //! | [`gather`](mod@gather) | waiting for several at once | `gather`, `wait`, `as_completed` |
 //! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
 //! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
+//! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
+//! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
 //! | [`scenarios`] | scenarios 7 and 9 of the source material | |
 
 pub mod futures;
 pub mod gather;
+pub mod locks;
+pub mod queues;
 pub mod runners;
 pub mod scenarios;
 pub mod sleep;
@@ -30,6 +34,11 @@ pub use gather::{
     AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
     wait,
 };
+pub use locks::{
+    BoundedSemaphore, Condition, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes,
+    Semaphore, SemaphoreGuard,
+};
+pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};
