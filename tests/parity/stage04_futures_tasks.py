@@ -13,8 +13,7 @@ tests/parity_stage04.rs runs the same cases on our Rust `Future` and `Task`
 (crate stage04-futures-tasks) on stage 3's `SelectorEventLoop`, and compares
 them section by section, line by line. Where the two print different things
 on purpose (an exception's class and message against a panic's message), the
-line printed is a normalised one. The last section shows a difference that
-is not on purpose: its test checks that the two orders DIFFER.
+line printed is a normalised one.
 """
 
 import asyncio
@@ -199,8 +198,7 @@ def task_exception(loop):
 
 # Not in the brief's list: a future finished while its loop is not running.
 # The wake-up of the task awaiting it is queued there and then, as any
-# done-callback; a callback queued after it runs after it. The Rust test
-# checks that the two orders DIFFER: ours is queued through the self-pipe.
+# done-callback; a callback queued after it runs after it.
 @section
 def set_result_outside_the_running_loop(loop):
     fut = loop.create_future()

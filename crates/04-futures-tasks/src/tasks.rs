@@ -22,10 +22,10 @@ use std::task::{Context, Poll, Waker};
 use demo_support::Mark;
 use stage01_generator_loop::guessing_loop::panic_message;
 use stage02_timed_events::{AbstractEventLoop, LoopError};
-use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
+use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
-use crate::wake::Wake;
+use crate::wake::{self, Wake};
 
 /// A task's number: unique in the process, so that a waker can never step
 /// another task than its own.
@@ -58,6 +58,19 @@ struct TaskInner<T> {
 #[derive(Default)]
 pub(crate) struct TaskSet {
     tasks: RefCell<BTreeMap<TaskId, Rc<dyn Step>>>,
+    /// The loop's remote, once its wakers can find the loop on its thread.
+    registered: RefCell<Option<Remote<SelectorEventLoop>>>,
+}
+
+impl TaskSet {
+    /// Let the wakers of the loop's tasks find `event_loop`, once.
+    fn register(&self, remote: &Remote<SelectorEventLoop>, event_loop: &SelectorEventLoop) {
+        let mut registered = self.registered.borrow_mut();
+        if registered.is_none() {
+            wake::register_loop(remote, event_loop);
+            *registered = Some(remote.clone());
+        }
+    }
 }
 
 /// A task whatever its result's type, as the loop steps it.
@@ -73,6 +86,9 @@ trait Step {
 /// with it, so that a coroutine that holds its own task (a cycle) is freed.
 impl Drop for TaskSet {
     fn drop(&mut self) {
+        if let Some(remote) = self.registered.take() {
+            wake::forget_loop(&remote);
+        }
         let tasks = self.tasks.take();
         for task in tasks.values() {
             task.abandon();
@@ -111,7 +127,10 @@ where
     F: std::future::Future + 'static,
 {
     let id = TaskId(NEXT_ID.fetch_add(1, Ordering::Relaxed));
-    let wake = Arc::new(Wake::new(id, event_loop.remote()?));
+    let remote = event_loop.remote()?;
+    let tasks = event_loop.attachment::<TaskSet>()?;
+    tasks.register(&remote, event_loop);
+    let wake = Arc::new(Wake::new(id, remote));
     // Its first step is queued below: a wake before it adds nothing.
     wake.queued.store(true, Ordering::Release);
     let inner = Rc::new(TaskInner {
@@ -123,7 +142,6 @@ where
         waker: futures_task::waker(Arc::clone(&wake)),
         wake,
     });
-    let tasks = event_loop.attachment::<TaskSet>()?;
     tasks
         .tasks
         .borrow_mut()
