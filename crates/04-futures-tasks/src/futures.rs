@@ -71,6 +71,8 @@ struct State<T> {
     /// asyncio's `_callbacks`, in the order they were added.
     callbacks: RefCell<Vec<(CallbackId, DoneCallback<T>)>>,
     added: Cell<u64>,
+    /// The future a task is: only the task's coroutine finishes it.
+    of_task: bool,
 }
 
 /// What runs when the future is done.
@@ -86,11 +88,24 @@ enum DoneCallback<T> {
 impl<T: 'static> Future<T> {
     /// asyncio's `loop.create_future()`: a pending future of `event_loop`.
     pub fn new(event_loop: &SelectorEventLoop) -> Self {
+        Self::with_owner(event_loop, false)
+    }
+
+    /// The future a task is. Its `set_result`, `set_exception` and `cancel`
+    /// refuse: its outcome is its coroutine's (asyncio's `Task` raises
+    /// "Task does not support set_result operation"; stage 5 cancels a
+    /// task through its coroutine).
+    pub(crate) fn for_task(event_loop: &SelectorEventLoop) -> Self {
+        Self::with_owner(event_loop, true)
+    }
+
+    fn with_owner(event_loop: &SelectorEventLoop, of_task: bool) -> Self {
         let state = State {
             event_loop: event_loop.clone(),
             outcome: RefCell::new(None),
             callbacks: RefCell::new(Vec::new()),
             added: Cell::new(0),
+            of_task,
         };
         Self {
             state: Rc::new(state),
@@ -118,20 +133,37 @@ impl<T: 'static> Future<T> {
 
     // ANCHOR: set_result
     /// asyncio's `set_result`: done, with `value`; the done-callbacks are
-    /// scheduled. `InvalidState` if it is done already.
+    /// scheduled. `InvalidState` if it is done already, or is a task's.
     pub fn set_result(&self, value: T) -> Result<(), FutureError> {
+        self.refuse_if_of_task()?;
         self.finish(Ok(value))
     }
 
     /// asyncio's `set_exception`: done, with `error`.
     pub fn set_exception(&self, error: impl Error + 'static) -> Result<(), FutureError> {
+        self.refuse_if_of_task()?;
         self.finish(Err(FutureError::Exception(Rc::new(error))))
     }
 
-    /// asyncio's `cancel`: `false` if it was done already; else it is done,
-    /// cancelled, and the done-callbacks are scheduled.
+    /// asyncio's `cancel`: `false` if it was done already (or is a task's,
+    /// until stage 5); else it is done, cancelled, and the done-callbacks
+    /// are scheduled.
     pub fn cancel(&self) -> bool {
-        self.finish(Err(FutureError::Cancelled)).is_ok()
+        self.refuse_if_of_task().is_ok() && self.finish(Err(FutureError::Cancelled)).is_ok()
+    }
+
+    fn refuse_if_of_task(&self) -> Result<(), FutureError> {
+        if self.state.of_task {
+            return Err(FutureError::InvalidState(
+                "a task's outcome is its coroutine's: a task does not support set_result",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The task's coroutine returned (or panicked): its outcome.
+    pub(crate) fn finish_task(&self, outcome: Result<T, FutureError>) -> Result<(), FutureError> {
+        self.finish(outcome)
     }
 
     fn finish(&self, outcome: Result<T, FutureError>) -> Result<(), FutureError> {

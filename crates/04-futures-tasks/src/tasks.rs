@@ -137,7 +137,7 @@ where
         id,
         name: RefCell::new(format!("Task-{}", id.0)),
         created_at: Location::caller(),
-        future: Future::new(event_loop),
+        future: Future::for_task(event_loop),
         coroutine: RefCell::new(Some(Box::pin(coroutine))),
         waker: futures_task::waker(Arc::clone(&wake)),
         wake,
@@ -184,10 +184,10 @@ impl<T: 'static> Step for TaskInner<T> {
         let outcome = match polled {
             Ok(Poll::Pending) => return,
             Ok(Poll::Ready(value)) => Ok(value),
-            Err(payload) => Err(TaskPanicked {
+            Err(payload) => Err(FutureError::Exception(Rc::new(TaskPanicked {
                 task: self.name.borrow().clone(),
                 message: panic_message(payload.as_ref()),
-            }),
+            }))),
         };
         // Done: drop the coroutine's state now, outside the borrow.
         let finished = coroutine.take();
@@ -198,10 +198,8 @@ impl<T: 'static> Step for TaskInner<T> {
         if let Ok(tasks) = event_loop.attachment::<TaskSet>() {
             tasks.tasks.borrow_mut().remove(&self.id);
         }
-        let _first = match outcome {
-            Ok(value) => self.future.set_result(value),
-            Err(panicked) => self.future.set_exception(panicked),
-        };
+        // Pending until now, so this is the first outcome.
+        let _first = self.future.finish_task(outcome);
     }
 
     fn info(&self) -> TaskInfo {

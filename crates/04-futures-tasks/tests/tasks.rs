@@ -324,6 +324,27 @@ fn a_task_cannot_await_itself() {
     assert!(task.done());
 }
 
+/// A task's outcome is its coroutine's: the future it is, handed out by
+/// `as_future` (to be mixed with futures in `wait`), refuses to be set or
+/// cancelled from outside, and the coroutine still decides.
+#[test]
+fn a_task_cannot_be_finished_from_outside() {
+    let (event_loop, _) = new_loop();
+    let task = create_task(&event_loop, sleep(1.0, "the coroutine's")).unwrap();
+    let future = task.as_future();
+    let refused = future.set_result("from outside");
+    assert!(matches!(refused, Err(FutureError::InvalidState(why)) if why.contains("task")));
+    let refused = future.set_exception(std::fmt::Error);
+    assert!(matches!(refused, Err(FutureError::InvalidState(_))));
+    assert!(
+        !future.cancel(),
+        "stage 5 cancels a task through its coroutine"
+    );
+    assert!(!task.done());
+    run_until_complete(&event_loop, sleep(2.0, ())).unwrap();
+    assert_eq!(task.result().unwrap(), "the coroutine's");
+}
+
 #[test]
 fn a_wake_from_another_thread_wakes_a_loop_asleep_in_select() {
     // Real clock, nothing scheduled: the loop waits in select() with no
