@@ -23,7 +23,7 @@ use stage02_timed_events::{AbstractEventLoop, RunCoroutines};
 use stage02_timed_events::{EventLoop, SleepUntil, sleep, sleep_until};
 
 use cli::{FIRST_TICKS, Shared, summarise};
-use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits, next_ticks};
+use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits};
 
 fn main() -> ExitCode {
     cli::main("pi_inspector", run)
@@ -51,10 +51,7 @@ async fn task(co: Yielder<SleepUntil>, role: Role, shared: Rc<Shared>) {
 async fn calculate(co: &Yielder<SleepUntil>, shared: &Shared) {
     let mut series = Leibniz::default();
     while !shared.finished.get() {
-        // The loop is blocked for the whole chunk: nothing else runs.
-        series.add_terms(shared.ticks.get());
-        shared.series.set(series);
-        shared.yields.set(shared.yields.get() + 1);
+        shared.add_chunk(&mut series);
         // asyncio's `await asyncio.sleep(0)`: yield exactly once, so that a
         // task whose time has come (the inspector) can run.
         sleep(co, Duration::ZERO).await;
@@ -75,21 +72,7 @@ async fn inspect(co: &Yielder<SleepUntil>, shared: &Shared, digits: usize, out: 
         sleep_until(co, wake_at).await;
         // A chunk longer than a second made us miss some: skip them.
         wake_at += Duration::from_secs(co.now().saturating_sub(wake_at).as_secs());
-
-        let yields = shared.yields.replace(0);
-        let ticks = shared.ticks.get();
-        let series = shared.series.get();
-        out.at(
-            co.now(),
-            &format!(
-                "ticks {ticks:>10}  yields {yields:>6}  denominator {:>11}  pi ~ {:.10}",
-                series.denominator(),
-                series.estimate()
-            ),
-        );
-        shared.ticks.set(next_ticks(ticks, yields));
-        if stop_rule.observe(series.estimate()) {
-            shared.finished.set(true);
+        if shared.inspect(&mut stop_rule, out, co.now()) {
             return;
         }
     }

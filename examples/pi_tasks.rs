@@ -24,7 +24,7 @@ use stage03_read_readiness::SelectorEventLoop;
 use stage04_futures_tasks::{create_task, gather, run, sleep, yield_now};
 
 use cli::{FIRST_TICKS, Shared, summarise};
-use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits, next_ticks};
+use pi::{Leibniz, STABLE_INSPECTIONS, StableDigits};
 
 fn main() -> ExitCode {
     cli::main("pi_tasks", run_both)
@@ -37,10 +37,7 @@ fn main() -> ExitCode {
 async fn calculate(shared: Rc<Shared>) -> Leibniz {
     let mut series = Leibniz::default();
     while !shared.finished.get() {
-        // The loop is blocked for the whole chunk: nothing else runs.
-        series.add_terms(shared.ticks.get());
-        shared.series.set(series);
-        shared.yields.set(shared.yields.get() + 1);
+        shared.add_chunk(&mut series);
         yield_now().await;
     }
     series
@@ -60,21 +57,7 @@ async fn inspect(shared: Rc<Shared>, digits: usize, out: Transcript) {
         wake_at += Duration::from_secs(1);
         sleep(wake_at.saturating_sub(now()), ()).await;
         wake_at += Duration::from_secs(now().saturating_sub(wake_at).as_secs());
-
-        let yields = shared.yields.replace(0);
-        let ticks = shared.ticks.get();
-        let series = shared.series.get();
-        out.at(
-            now(),
-            &format!(
-                "ticks {ticks:>10}  yields {yields:>6}  denominator {:>11}  pi ~ {:.10}",
-                series.denominator(),
-                series.estimate()
-            ),
-        );
-        shared.ticks.set(next_ticks(ticks, yields));
-        if stop_rule.observe(series.estimate()) {
-            shared.finished.set(true);
+        if shared.inspect(&mut stop_rule, &out, now()) {
             return;
         }
     }

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use demo_support::Transcript;
 
-use crate::pi::{Leibniz, STABLE_INSPECTIONS, TARGET_YIELDS, leading_digits};
+use std::time::Duration;
+
+use crate::pi::{
+    Leibniz, STABLE_INSPECTIONS, StableDigits, TARGET_YIELDS, leading_digits, next_ticks,
+};
 
 /// How many digits must hold still when `--digits` is not given.
 const DEFAULT_DIGITS: usize = 7;
@@ -103,6 +107,43 @@ pub(crate) struct Shared {
     pub(crate) series: Cell<Leibniz>,
     /// Set by the inspector when the digits are stable: time to finish.
     pub(crate) finished: Cell<bool>,
+}
+
+impl Shared {
+    /// The calculator's chunk: `ticks` more terms of `series`, made known to
+    /// the inspector, and one more yield counted (the caller yields next).
+    pub(crate) fn add_chunk(&self, series: &mut Leibniz) {
+        // The loop is blocked for the whole chunk: nothing else runs.
+        series.add_terms(self.ticks.get());
+        self.series.set(*series);
+        self.yields.set(self.yields.get() + 1);
+    }
+
+    /// One inspection, at `now`: report, adjust `ticks` to the yields seen
+    /// since the last one, and decide whether to stop. True once the digits
+    /// are stable; the calculator is then told to finish.
+    pub(crate) fn inspect(
+        &self,
+        stop_rule: &mut StableDigits,
+        out: &Transcript,
+        now: Duration,
+    ) -> bool {
+        let yields = self.yields.replace(0);
+        let ticks = self.ticks.get();
+        let series = self.series.get();
+        out.at(
+            now,
+            &format!(
+                "ticks {ticks:>10}  yields {yields:>6}  denominator {:>11}  pi ~ {:.10}",
+                series.denominator(),
+                series.estimate()
+            ),
+        );
+        self.ticks.set(next_ticks(ticks, yields));
+        let stable = stop_rule.observe(series.estimate());
+        self.finished.set(stable);
+        stable
+    }
 }
 // ANCHOR_END: shared
 
