@@ -14,6 +14,7 @@ use std::fmt;
 use demo_support::Mark;
 
 use crate::error::{CallbackPanic, LoopError};
+use crate::running::RunState;
 use crate::seconds::{Delay, Nanos, to_nanos, to_seconds};
 
 // ANCHOR: abstract_event_loop
@@ -83,28 +84,42 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
     /// do). Refused while the loop runs: an iteration inside an iteration
     /// would run callbacks out of turn.
     fn run_once(&self) -> Result<(), LoopError>;
-    /// asyncio's `loop.stop()`: finish the current iteration, then return
-    /// from `run_forever`. Called before `run_forever`, it makes the next run
-    /// do exactly one iteration.
-    fn stop(&self);
     /// asyncio's `loop.close()`: refused while the loop runs; drops every
     /// pending callback; every later call that would schedule or run
     /// something answers [`LoopError::Closed`].
     fn close(&self) -> Result<(), LoopError>;
-    /// asyncio's `is_running`.
-    fn is_running(&self) -> bool;
-    /// asyncio's `is_closed`.
-    fn is_closed(&self) -> bool;
-    /// How many iterations the loop has made.
-    fn iterations(&self) -> u64;
     /// How many timers are scheduled, cancelled ones included.
     fn scheduled_count(&self) -> usize;
     /// asyncio's `set_exception_handler`: who hears about callbacks that
     /// panic. Without one, `Exception in callback <handle>: <message>` goes
     /// to standard error.
     fn set_exception_handler(&self, handler: impl Fn(&Self, &CallbackPanic) + 'static);
+    /// What the loop keeps about its own running; the methods below answer
+    /// from it, the same for every loop.
+    fn run_state(&self) -> &RunState;
+
+    /// asyncio's `loop.stop()`: finish the current iteration, then return
+    /// from `run_forever`. Called before `run_forever`, it makes the next run
+    /// do exactly one iteration.
+    fn stop(&self) {
+        self.run_state().stopping.set(true);
+    }
+    /// asyncio's `is_running`.
+    fn is_running(&self) -> bool {
+        self.run_state().running.get()
+    }
+    /// asyncio's `is_closed`.
+    fn is_closed(&self) -> bool {
+        self.run_state().closed.get()
+    }
+    /// How many iterations the loop has made.
+    fn iterations(&self) -> u64 {
+        self.run_state().iterations.get()
+    }
     /// Add a mark to the loop's timeline, if it records one. The mark is
     /// made only then: a loop without a timeline allocates nothing for it.
-    fn record(&self, mark: impl FnOnce() -> Mark);
+    fn record(&self, mark: impl FnOnce() -> Mark) {
+        self.run_state().record(self.now(), mark);
+    }
 }
 // ANCHOR_END: abstract_event_loop

@@ -54,7 +54,6 @@ struct Inner<P: Poller> {
     /// Whether it runs, is stopping or closed; its iterations.
     state: RunState,
     exception_handler: RefCell<Option<ExceptionHandler<P>>>,
-    timeline: RefCell<Option<Timeline>>,
     /// What later stages keep with the loop (see `attachment`).
     attachments: RefCell<Vec<Rc<dyn Any>>>,
 }
@@ -78,7 +77,6 @@ impl<P: Poller> EventLoop<P> {
             poller: RefCell::new(poller),
             state: RunState::default(),
             exception_handler: RefCell::new(None),
-            timeline: RefCell::new(None),
             attachments: RefCell::default(),
         };
         Self {
@@ -138,7 +136,7 @@ impl<P: Poller> EventLoop<P> {
 
     /// Record what the loop does on `timeline` from now on.
     pub fn set_timeline(&self, timeline: Timeline) {
-        *self.inner.timeline.borrow_mut() = Some(timeline);
+        *self.inner.state.timeline.borrow_mut() = Some(timeline);
     }
 
     // ANCHOR: run_once
@@ -285,22 +283,6 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
     }
     // ANCHOR_END: call_soon
 
-    fn stop(&self) {
-        self.inner.state.stopping.set(true);
-    }
-
-    fn is_running(&self) -> bool {
-        self.inner.state.running.get()
-    }
-
-    fn is_closed(&self) -> bool {
-        self.inner.state.closed.get()
-    }
-
-    fn iterations(&self) -> u64 {
-        self.inner.state.iterations.get()
-    }
-
     fn scheduled_count(&self) -> usize {
         self.inner.scheduled.borrow().len()
     }
@@ -309,10 +291,8 @@ impl<P: Poller> AbstractEventLoop for EventLoop<P> {
         *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
     }
 
-    fn record(&self, mark: impl FnOnce() -> Mark) {
-        if let Some(timeline) = &*self.inner.timeline.borrow() {
-            timeline.record(self.now(), mark());
-        }
+    fn run_state(&self) -> &RunState {
+        &self.inner.state
     }
 
     fn run_forever(&self) -> Result<(), LoopError> {

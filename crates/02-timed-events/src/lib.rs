@@ -41,4 +41,4 @@ pub use error::{CallbackPanic, LoopError};
 pub use event_loop::EventLoop;
 pub use handle::{Callback, Handle};
 pub use poller::{Poller, Sleeper};
-pub use running::get_running_loop;
+pub use running::{RunState, get_running_loop};

@@ -11,7 +11,10 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
+use demo_support::{Mark, Timeline};
+
 use crate::error::LoopError;
+use crate::seconds::Nanos;
 
 thread_local! {
     /// A clone of the loop running in this thread, if one is. Loops differ
@@ -48,15 +51,18 @@ fn set_running_loop<L: 'static>(event_loop: Option<L>) {
 
 // ANCHOR: run_state
 /// What a loop keeps about its own running: asyncio's `_stopping`,
-/// `_closed` and `_thread_id` (whether it runs), and a count of iterations.
-/// The textbook loop and the fast one each keep one, and run through it.
+/// `_closed` and `_thread_id` (whether it runs), a count of iterations, and
+/// the timeline it records, if any. The textbook loop and the fast one each
+/// keep one, run through it, and answer `stop`, `is_running`, `is_closed`,
+/// `iterations` and `record` from it (the trait's provided methods).
 #[derive(Debug, Default)]
-pub(crate) struct RunState {
+pub struct RunState {
     /// Set by `stop`: finish this iteration, then return; do not wait.
     pub(crate) stopping: Cell<bool>,
     pub(crate) running: Cell<bool>,
     pub(crate) closed: Cell<bool>,
     pub(crate) iterations: Cell<u64>,
+    pub(crate) timeline: RefCell<Option<Timeline>>,
 }
 
 impl RunState {
@@ -111,6 +117,13 @@ impl RunState {
             state: self,
             kind: PhantomData,
         })
+    }
+
+    /// Add the mark `mark` makes to the timeline at `now`, if there is one.
+    pub(crate) fn record(&self, now: Nanos, mark: impl FnOnce() -> Mark) {
+        if let Some(timeline) = &*self.timeline.borrow() {
+            timeline.record(now, mark());
+        }
     }
 
     /// `Err(LoopError::Closed)` once the loop is closed.

@@ -53,7 +53,6 @@ struct Inner {
     /// Whether it runs, is stopping or closed; its iterations.
     state: RunState,
     exception_handler: RefCell<Option<ExceptionHandler>>,
-    timeline: RefCell<Option<Timeline>>,
 }
 
 /// A handle to a callback of the fast loop: its slot, and the generation
@@ -76,7 +75,6 @@ impl FastEventLoop {
             scheduled: RefCell::default(),
             state: RunState::default(),
             exception_handler: RefCell::new(None),
-            timeline: RefCell::new(None),
         };
         Self {
             inner: Rc::new(inner),
@@ -86,7 +84,7 @@ impl FastEventLoop {
 
     /// Record what the loop does on `timeline` from now on.
     pub fn set_timeline(&self, timeline: Timeline) {
-        *self.inner.timeline.borrow_mut() = Some(timeline);
+        *self.inner.state.timeline.borrow_mut() = Some(timeline);
     }
 
     #[track_caller]
@@ -265,28 +263,12 @@ impl AbstractEventLoop for FastEventLoop {
             .run_once(self, || self.run_once_unchecked())
     }
 
-    fn stop(&self) {
-        self.inner.state.stopping.set(true);
-    }
-
     fn close(&self) -> Result<(), LoopError> {
         if self.is_running() {
             return Err(LoopError::CloseWhileRunning);
         }
         self.shut_down();
         Ok(())
-    }
-
-    fn is_running(&self) -> bool {
-        self.inner.state.running.get()
-    }
-
-    fn is_closed(&self) -> bool {
-        self.inner.state.closed.get()
-    }
-
-    fn iterations(&self) -> u64 {
-        self.inner.state.iterations.get()
     }
 
     fn scheduled_count(&self) -> usize {
@@ -297,10 +279,8 @@ impl AbstractEventLoop for FastEventLoop {
         *self.inner.exception_handler.borrow_mut() = Some(Rc::new(handler));
     }
 
-    fn record(&self, mark: impl FnOnce() -> Mark) {
-        if let Some(timeline) = &*self.inner.timeline.borrow() {
-            timeline.record(self.now(), mark());
-        }
+    fn run_state(&self) -> &RunState {
+        &self.inner.state
     }
 }
 
