@@ -17,7 +17,7 @@
 //! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
 //! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
-//! | [`scenarios`] | scenarios 7 and 9 of the source material | |
+//! | [`scenarios`] | scenarios 7, 9 and 15 of the source material | |
 
 pub mod futures;
 pub mod gather;

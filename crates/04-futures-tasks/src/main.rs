@@ -1,4 +1,4 @@
-//! The stage 4 demo: scenarios 7 and 9 with futures and tasks.
+//! The stage 4 demo: scenarios 7, 9 and 15 with futures and tasks.
 
 use std::process::ExitCode;
 
@@ -12,9 +12,11 @@ Stage 4: futures, tasks and wakers on the selector loop.
 Usage: cargo run -p stage04-futures-tasks [-- OPTIONS]
 
 Runs scenario 7 (a task awaits a future that a timer sets, step by step,
-each line with the loop's iteration) and scenario 9 (five count() gathered,
-then one after another), from the Stack Overflow question \"How does asyncio
-enable parallel IO waits?\".
+each line with the loop's iteration), scenario 9 (five count() gathered,
+then one after another) and scenario 15 (a chunked response from ten
+workers, ended by an acknowledgement behind the chunks or by a sleep), from
+the Stack Overflow question \"How does asyncio enable parallel IO waits?\"
+and the threads beside it.
 
 Options:
   --virtual    run on a virtual clock: no real waiting, exact times
@@ -33,7 +35,7 @@ fn main() -> ExitCode {
         out.say("Stage 4 on the virtual clock (times are exact, nothing waits)\n");
         scenarios::run_all(VirtualClock::new, &out, &recorded)
     } else {
-        out.say("Stage 4 on the real clock (about 19 s; times are measured)\n");
+        out.say("Stage 4 on the real clock (about 29 s; times are measured)\n");
         scenarios::run_all(RealClock::new, &out, &recorded)
     };
     if outcome.is_ok() && options.contains(&"--timeline") {
