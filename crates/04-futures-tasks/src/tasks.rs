@@ -76,6 +76,7 @@ impl TaskSet {
 /// A task whatever its result's type, as the loop steps it.
 trait Step {
     fn step(self: Rc<Self>, event_loop: &SelectorEventLoop);
+    fn id(&self) -> TaskId;
     fn info(&self) -> TaskInfo;
     /// The loop closed with the task pending: drop its coroutine, and all
     /// the coroutine holds, even if someone still holds the task.
@@ -109,7 +110,7 @@ pub struct TaskInfo {
 
 thread_local! {
     /// asyncio's `_current_tasks`: the task whose step is running.
-    static CURRENT: RefCell<Option<TaskInfo>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Rc<dyn Step>>> = const { RefCell::new(None) };
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -177,7 +178,7 @@ impl<T: 'static> Step for TaskInner<T> {
         event_loop.record(|| Mark::Resumed {
             task: self.name.borrow().clone(),
         });
-        let previous = CURRENT.replace(Some(self.info()));
+        let previous = CURRENT.replace(Some(Rc::clone(&self) as Rc<dyn Step>));
         let mut cx = Context::from_waker(&self.waker);
         let polled = catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(&mut cx)));
         CURRENT.set(previous);
@@ -200,6 +201,10 @@ impl<T: 'static> Step for TaskInner<T> {
         }
         // Pending until now, so this is the first outcome.
         let _first = self.future.finish_task(outcome);
+    }
+
+    fn id(&self) -> TaskId {
+        self.id
     }
 
     fn info(&self) -> TaskInfo {
@@ -302,7 +307,7 @@ impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
     type Output = Result<T, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if current_task().is_some_and(|current| current.id == self.id) {
+        if current_task_id() == Some(self.id) {
             return Poll::Ready(Err(FutureError::InvalidState("a task cannot await itself")));
         }
         Pin::new(&mut self.future).poll(cx)
@@ -339,7 +344,12 @@ impl<T> fmt::Debug for Task<T> {
 
 /// asyncio's `current_task()`: the task whose step is running now, if one is.
 pub fn current_task() -> Option<TaskInfo> {
-    CURRENT.with_borrow(Clone::clone)
+    CURRENT.with_borrow(|task| task.as_ref().map(|task| task.info()))
+}
+
+/// The number of the task whose step is running now, if one is.
+fn current_task_id() -> Option<TaskId> {
+    CURRENT.with_borrow(|task| task.as_ref().map(|task| task.id()))
 }
 
 /// asyncio's `all_tasks()`: every task of `event_loop` not yet done, in the
