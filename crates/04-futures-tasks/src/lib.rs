@@ -14,6 +14,7 @@
 //! | [`gather`](mod@gather) | waiting for several at once | `gather`, `wait`, `as_completed` |
 //! | `wake` | a task's wake-up, as a `Waker` | `Task.__wakeup` |
 //! | [`sleep`](mod@sleep) | sleeping on a future and a timer | `sleep`, `__sleep0` |
+//! | [`sock`] | reading a socket through a future | `sock_recv` (selector_events.py) |
 //! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
 //! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
@@ -26,6 +27,7 @@ pub mod queues;
 pub mod runners;
 pub mod scenarios;
 pub mod sleep;
+pub mod sock;
 pub mod tasks;
 mod wake;
 
@@ -41,4 +43,5 @@ pub use locks::{
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
+pub use sock::{SockError, sock_recv};
 pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};

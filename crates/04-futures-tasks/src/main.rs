@@ -11,16 +11,18 @@ Stage 4: futures, tasks and wakers on the selector loop.
 
 Usage: cargo run -p stage04-futures-tasks [-- OPTIONS]
 
-Runs scenario 7 (a task awaits a future that a timer sets, step by step,
-each line with the loop's iteration), scenario 9 (five count() gathered,
-then one after another) and scenario 15 (a chunked response from ten
-workers, ended by an acknowledgement behind the chunks or by a sleep), from
-the Stack Overflow question \"How does asyncio enable parallel IO waits?\"
-and the threads beside it.
+Runs scenario 7 (a task awaits sock_recv on a socket pair that a timer
+writes into: select, the reader, the future, the waker and the task, step
+by step, each line with the loop's iteration), scenario 9 (five count()
+gathered, then one after another) and scenario 15 (a chunked response from
+ten workers, ended by an acknowledgement behind the chunks or by a sleep),
+from the Stack Overflow question \"How does asyncio enable parallel IO
+waits?\" and the threads beside it.
 
 Options:
   --virtual    run on a virtual clock: no real waiting, exact times
-  --timeline   also draw scenario 9's five tasks as a timeline
+  --timeline   also draw scenario 7's chain and scenario 9's five tasks as
+               timelines
   --help       print this help";
 
 fn main() -> ExitCode {
@@ -30,18 +32,21 @@ fn main() -> ExitCode {
         Err(exit) => return exit,
     };
     let out = Transcript::echoing();
-    let recorded = Timeline::new();
+    let (chain, counts) = (Timeline::new(), Timeline::new());
     let outcome = if options.contains(&"--virtual") {
         out.say("Stage 4 on the virtual clock (times are exact, nothing waits)\n");
-        scenarios::run_all(VirtualClock::new, &out, &recorded)
+        scenarios::run_all(VirtualClock::new, &out, &chain, &counts)
     } else {
         out.say("Stage 4 on the real clock (about 29 s; times are measured)\n");
-        scenarios::run_all(RealClock::new, &out, &recorded)
+        scenarios::run_all(RealClock::new, &out, &chain, &counts)
     };
     if outcome.is_ok() && options.contains(&"--timeline") {
         out.say("");
+        out.say("Scenario 7's chain, drawn:");
+        out.say(chain.render_text(60));
+        out.say("");
         out.say("Scenario 9's five tasks, drawn:");
-        out.say(recorded.render_text(60));
+        out.say(counts.render_text(60));
     }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,16 +1,20 @@
-//! Scenarios 7 (a future and the task that awaits it, step by step), 9
-//! (concurrency arithmetic) and 15 (don't synchronise by timing), from the
+//! Scenarios 7 (a socket read, from the selector to the coroutine, step by
+//! step), 9 (concurrency arithmetic) and 15 (don't synchronise by timing),
+//! from the
 //! Stack Overflow question "How does asyncio enable parallel IO waits?" and
 //! the threads beside it, as functions the demo, the tests and the book all
 //! run. Each writes what it prints to a [`Transcript`].
 
 mod chunked_response;
 mod count;
-mod future_chain;
+mod socket_chain;
 
 pub use chunked_response::{CHUNKS, End, NAP, Received, chunked_response, delays, serve};
 pub use count::{concurrency_arithmetic, count};
-pub use future_chain::future_chain;
+pub use socket_chain::{RECV_MAX, SEND_AT, SENT, socket_chain};
+
+use std::fmt;
+use std::io;
 
 use demo_support::{Timeline, Transcript};
 use stage01_generator_loop::Clock;
@@ -18,6 +22,7 @@ use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
 use crate::runners::RunError;
+use crate::sock::SockError;
 
 /// A loop on `clock`, waiting in `poll(2)`.
 fn new_loop(clock: impl Clock + 'static) -> Result<SelectorEventLoop, RunError> {
@@ -27,23 +32,73 @@ fn new_loop(clock: impl Clock + 'static) -> Result<SelectorEventLoop, RunError> 
 
 /// Stamp `text` with the loop's time and iteration.
 fn stamp(out: &Transcript, event_loop: &SelectorEventLoop, text: &str) {
-    let iteration = event_loop.iterations();
-    out.say(format!(
-        "{:7.3}  iteration {iteration}: {text}",
-        event_loop.time()
-    ));
+    stamp_at(out, event_loop.time(), event_loop.iterations(), text);
+}
+
+/// Stamp `text` with a time and an iteration noted earlier.
+fn stamp_at(out: &Transcript, time: f64, iteration: u64, text: &str) {
+    out.say(format!("{time:7.3}  iteration {iteration}: {text}"));
+}
+
+/// Why a scenario stopped.
+#[derive(Debug)]
+pub enum ScenarioError {
+    /// The loop, or the task run to completion, failed.
+    Run(RunError),
+    /// The socket pair could not be made.
+    Io(io::Error),
+    /// `sock_recv` failed.
+    Sock(SockError),
 }
 
 /// Every scenario in turn, each on a fresh clock from `new_clock`; scenario
-/// 9's five tasks recorded on `timeline`.
+/// 7's chain recorded on `chain`, scenario 9's five tasks on `counts`.
 pub fn run_all<C: Clock + 'static>(
     new_clock: impl Fn() -> C,
     out: &Transcript,
-    timeline: &Timeline,
-) -> Result<(), RunError> {
-    future_chain(new_clock(), out)?;
+    chain: &Timeline,
+    counts: &Timeline,
+) -> Result<(), ScenarioError> {
+    socket_chain(new_clock(), out, chain)?;
     out.say("");
-    concurrency_arithmetic(&new_clock, out, timeline)?;
+    concurrency_arithmetic(&new_clock, out, counts)?;
     out.say("");
-    chunked_response(&new_clock, out)
+    chunked_response(&new_clock, out)?;
+    Ok(())
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScenarioError::Run(error) => write!(f, "{error}"),
+            ScenarioError::Io(error) => write!(f, "the socket pair could not be made: {error}"),
+            ScenarioError::Sock(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl From<LoopError> for ScenarioError {
+    fn from(error: LoopError) -> Self {
+        ScenarioError::Run(RunError::Loop(error))
+    }
+}
+
+impl From<RunError> for ScenarioError {
+    fn from(error: RunError) -> Self {
+        ScenarioError::Run(error)
+    }
+}
+
+impl From<io::Error> for ScenarioError {
+    fn from(error: io::Error) -> Self {
+        ScenarioError::Io(error)
+    }
+}
+
+impl From<SockError> for ScenarioError {
+    fn from(error: SockError) -> Self {
+        ScenarioError::Sock(error)
+    }
 }

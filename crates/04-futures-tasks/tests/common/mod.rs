@@ -1,6 +1,6 @@
-//! What the tests of locks and queues share: a loop on a virtual clock, a
-//! transcript stamped with the loop's time and iteration, and a way to drop
-//! a pending wait, as stage 5's cancellation will.
+//! What the tests of locks, queues and sockets share: a loop on a virtual
+//! clock, a transcript stamped with the loop's time and iteration, and a
+//! way to drop a pending wait, as stage 5's cancellation will.
 
 use std::cell::{Cell, RefCell};
 use std::pin::pin;

@@ -20,6 +20,8 @@ const CHAR_TENTHS: i64 = 78;
 const TICK_LABEL_GAP: i64 = 20;
 /// From a row's centre down to the baseline of text centred on it.
 const BASELINE_DROP: i64 = 4;
+/// From one line of the legend to the next.
+const LEGEND_LINE: i64 = 22;
 const FONTS: &str = "ui-monospace, SFMono-Regular, Menlo, Consolas, \
                      'DejaVu Sans Mono', 'Liberation Mono', monospace";
 
@@ -91,8 +93,8 @@ impl Timeline {
         let ticks = &layout.axis.ticks;
         let loop_row = rows.tasks.len();
         let axis_y = layout.row_top(loop_row + 1) + 4;
-        let legend_y = axis_y + 44;
-        let height = legend_y + MARGIN;
+        let (legend, legend_bottom) = legend(&layout, axis_y + 44, &rows.event_kinds());
+        let height = legend_bottom + MARGIN;
 
         let mut svg = open_svg(height);
         svg.push(format!(
@@ -112,7 +114,7 @@ impl Timeline {
         svg.extend(sleep_shapes(&rows.sleeps, &layout, loop_row));
         svg.extend(row_labels(&rows, &layout));
         svg.extend(axis_shapes(ticks, &layout, axis_y));
-        svg.extend(legend(&layout, legend_y, &rows.event_kinds()));
+        svg.extend(legend);
         svg.push("</svg>".to_string());
         svg.join("\n") + "\n"
     }
@@ -278,10 +280,12 @@ fn axis_shapes(ticks: &[Tick], layout: &Layout, y: i64) -> Vec<String> {
 /// Draws a legend's symbol, given the left edge of its box and its centre line.
 type Symbol<'a> = Box<dyn Fn(i64, i64) -> String + 'a>;
 
-/// What the shapes mean, in a line under the axis: each symbol is drawn in a
-/// 16-pixel box whose left edge and centre line it is given. The four every
-/// picture has come first, then a diamond for each kind of event it shows.
-fn legend(layout: &Layout, y: i64, kinds: &[EventKind]) -> Vec<String> {
+/// What the shapes mean, under the axis, from the baseline `y` on: each
+/// symbol is drawn in a 16-pixel box whose left edge and centre line it is
+/// given. The four every picture has come first, then a diamond for each
+/// kind of event it shows; an entry that would pass the right margin starts
+/// a new line. Hands back the shapes and the baseline of the last line.
+fn legend(layout: &Layout, y: i64, kinds: &[EventKind]) -> (Vec<String>, i64) {
     let mut items: Vec<(Symbol, &str)> = vec![
         (Box::new(|x, y| resume_dot(x + 8, y)), "resumed"),
         (Box::new(|x, y| done_ring(x + 8, y)), "completed"),
@@ -294,18 +298,21 @@ fn legend(layout: &Layout, y: i64, kinds: &[EventKind]) -> Vec<String> {
             kind.meaning,
         ));
     }
-    let centre = y - BASELINE_DROP;
-    let mut x = layout.plot_left;
+    let (mut x, mut y) = (layout.plot_left, y);
     let mut shapes = Vec::new();
     for (symbol, words) in items {
-        shapes.push(symbol(x, centre));
+        let width = 22 + text_width(words.len() as i64);
+        if x > layout.plot_left && x + width > WIDTH - MARGIN {
+            (x, y) = (layout.plot_left, y + LEGEND_LINE);
+        }
+        shapes.push(symbol(x, y - BASELINE_DROP));
         shapes.push(format!(
             r#"<text x="{}" y="{y}" fill="{MUTED}">{words}</text>"#,
             x + 22
         ));
-        x += 22 + text_width(words.len() as i64) + 24;
+        x += width + 24;
     }
-    shapes
+    (shapes, y)
 }
 
 /// `text` with the characters XML gives a meaning escaped, so any task name
@@ -328,8 +335,8 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::Mark;
     use crate::timeline::examples::{MS, ready, resumed, the_whole_range, timeline, two_tasks};
+    use crate::timeline::{EventKind, Mark};
 
     #[test]
     fn an_empty_timeline_says_so() {
@@ -384,6 +391,47 @@ mod tests {
         // A row of ready marks alone has no lifeline: two tasks, two lines.
         let lifelines = format!(r#"stroke="{LIFELINE}" stroke-width="2"/>"#);
         assert_eq!(svg.matches(&lifelines).count(), 2 + 1);
+    }
+
+    #[test]
+    fn a_legend_too_wide_for_one_line_goes_on_to_the_next() {
+        let one_kind = timeline(two_tasks().marks());
+        one_kind.record(500 * MS, ready("b"));
+        let many_kinds = timeline(one_kind.marks());
+        for (meaning, symbol) in [("found", 'x'), ("lost", 'y'), ("seen again", 'z')] {
+            let kind = EventKind {
+                symbol,
+                meaning,
+                colour: "#000000",
+            };
+            let row = format!("({meaning})");
+            many_kinds.record(500 * MS, Mark::Event { row, kind });
+        }
+        let (one_line, two_lines) = (one_kind.render_svg(), many_kinds.render_svg());
+        // One line: the legend's baseline is 148, the picture 164 high.
+        assert!(one_line.contains(&format!(r#"<text x="141" y="148" fill="{MUTED}">resumed"#)));
+        assert!(one_line.contains(&format!(r#"y="148" fill="{MUTED}">ready</text>"#)));
+        assert!(one_line.contains(r#"viewBox="0 0 750 164""#));
+        // Three more rows (28 px each) push the legend down to 232; "found"
+        // would pass the right margin, so it starts a line 22 px lower, at
+        // the plot's left edge (150, longer labels) plus its symbol's box.
+        assert!(two_lines.contains(&format!(r#"<text x="172" y="232" fill="{MUTED}">resumed"#)));
+        assert!(two_lines.contains(&format!(r#"y="232" fill="{MUTED}">ready</text>"#)));
+        assert!(two_lines.contains(&format!(r#"<text x="172" y="254" fill="{MUTED}">found"#)));
+        assert!(
+            two_lines.contains(r#"viewBox="0 0 750 270""#),
+            "{two_lines}"
+        );
+        // Every left-aligned text ends inside the margin.
+        let texts = two_lines
+            .lines()
+            .filter(|line| line.starts_with("<text x="));
+        for text in texts.filter(|line| !line.contains("text-anchor")) {
+            let x: i64 = text[9..].split('"').next().unwrap().parse().unwrap();
+            let words = text.split('>').nth(1).unwrap().trim_end_matches("</text");
+            let right = x + text_width(words.len() as i64);
+            assert!(right <= WIDTH - MARGIN, "{text} ends at {right}");
+        }
     }
 
     #[test]
