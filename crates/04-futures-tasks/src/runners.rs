@@ -7,12 +7,13 @@
 //! report what is left, close the loop).
 
 use std::fmt;
+use std::future::IntoFuture;
 
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
-use crate::futures::FutureError;
+use crate::futures::{Future, FutureError};
 use crate::tasks::{Task, all_tasks, create_task, take_result};
 
 /// Why `run_until_complete` has no value to give.
@@ -61,6 +62,15 @@ impl<T: 'static> IntoTask for Task<T> {
     type Output = T;
     fn into_task(self, _: &SelectorEventLoop) -> Result<Task<T>, LoopError> {
         Ok(self)
+    }
+}
+
+/// A bare future runs in a task that awaits it: its value is the future's
+/// outcome, as `.await` gives it.
+impl<T: Clone + 'static> IntoTask for Future<T> {
+    type Output = Result<T, FutureError>;
+    fn into_task(self, event_loop: &SelectorEventLoop) -> Result<Task<Self::Output>, LoopError> {
+        create_task(event_loop, self.into_future())
     }
 }
 // ANCHOR_END: run_until_complete

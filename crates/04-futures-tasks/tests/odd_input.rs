@@ -70,7 +70,7 @@ fn a_done_callback_that_panics_is_reported_and_the_others_run() {
 fn a_future_of_another_loop_is_refused_by_the_awaiting_task() {
     let (event_loop, other) = (new_loop(), new_loop());
     let foreign: Future<u8> = Future::new(&other);
-    let outcome = run_until_complete(&event_loop, foreign.into_future()).unwrap();
+    let outcome = run_until_complete(&event_loop, foreign).unwrap();
     assert!(matches!(outcome, Err(FutureError::InvalidState(why)) if why.contains("another loop")));
 }
 
