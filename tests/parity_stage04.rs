@@ -16,13 +16,14 @@ use std::io;
 use std::rc::Rc;
 
 use demo_support::Transcript;
-use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
-use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
+use stage03_read_readiness::SelectorEventLoop;
 use stage04_futures_tasks::{
     Future, FutureError, RunError, Task, TaskPanicked, create_task, run_until_complete, sleep,
     yield_now,
 };
+
+use common::stage04::{new_case, py_bool, say_iterations, stamp_iteration};
 
 /// The script our loop is compared with.
 const SCRIPT: &str = "stage04_futures_tasks.py";
@@ -37,34 +38,6 @@ const SECTIONS: [&str; 7] = [
     "task_exception",
     "set_result_outside_the_running_loop",
 ];
-
-/// A fresh loop on a virtual clock, as each Python section has, and a
-/// transcript for what the case prints.
-fn new_case() -> (SelectorEventLoop, Transcript) {
-    let event_loop = SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new());
-    (event_loop.expect("a new loop"), Transcript::new())
-}
-
-/// The Python script's `stamp`: the loop's time, to the millisecond.
-fn stamp(out: &Transcript, event_loop: &SelectorEventLoop, text: &str) {
-    out.say(format!("{:7.3}  {text}", event_loop.time()));
-}
-
-/// The Python script's `stamp_iteration`: which iteration is running, too.
-fn stamp_iteration(out: &Transcript, event_loop: &SelectorEventLoop, text: &str) {
-    let iteration = event_loop.iterations();
-    stamp(out, event_loop, &format!("iteration {iteration}: {text}"));
-}
-
-/// The last line of most sections: how many iterations the loop made.
-fn say_iterations(out: &Transcript, event_loop: &SelectorEventLoop) {
-    out.say(format!("iterations: {}", event_loop.iterations()));
-}
-
-/// Python's `repr` of a `bool`.
-fn py_bool(value: bool) -> &'static str {
-    if value { "True" } else { "False" }
-}
 
 /// The class of the exception asyncio raises where we answer `error`; for a
 /// task's exception, the normalised line: its panic's message.
@@ -93,24 +66,11 @@ fn outcome_ok(result: Result<(), FutureError>) -> String {
     outcome(result.map(|()| "ok"))
 }
 
-/// Compare what our loop printed for section `name` with what asyncio did.
-fn compare(name: &str, rust: &[String]) {
-    let Some(python) = common::python_section(SCRIPT, name) else {
-        return;
-    };
-    // Shown only if the comparison fails: the whole of our trace.
-    eprintln!("section {name}, our loop:\n{}", rust.join("\n"));
-    common::assert_same_lines(&python.join("\n"), rust);
-}
-
+/// The script prints exactly the sections the tests below compare: a
+/// section that no test compares would check nothing.
 #[test]
 fn python_prints_exactly_the_sections_compared_here() {
-    let Some(sections) = common::python_sections(SCRIPT) else {
-        eprintln!("skipped: python3 not found");
-        return;
-    };
-    let names: Vec<&str> = sections.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, SECTIONS);
+    common::assert_prints_sections(SCRIPT, &SECTIONS);
 }
 
 /// A done-callback that stamps the future's result; callback `c` adds one
@@ -160,7 +120,7 @@ fn done_callbacks_run_in_the_order_added_and_never_inline() {
     event_loop.call_later(1.0, SelectorEventLoop::stop).unwrap();
     event_loop.run_forever().unwrap();
     say_iterations(&out, &event_loop);
-    compare("done_callbacks_in_order_never_inline", &out.lines());
+    common::compare_section(SCRIPT, "done_callbacks_in_order_never_inline", &out.lines());
 }
 
 /// Three tasks await one future in an order other than the one they were
@@ -202,7 +162,7 @@ fn set_result_wakes_the_awaiters_in_the_order_they_awaited() {
     };
     run_until_complete(&event_loop, main).unwrap();
     say_iterations(&out, &event_loop);
-    compare("set_result_wakes_awaiters_in_order", &out.lines());
+    common::compare_section(SCRIPT, "set_result_wakes_awaiters_in_order", &out.lines());
 }
 
 /// `create_task` runs nothing: the three tasks start in the order created,
@@ -240,7 +200,7 @@ fn create_task_is_lazy_and_tasks_start_in_the_order_created() {
     };
     run_until_complete(&event_loop, main).unwrap();
     say_iterations(&out, &event_loop);
-    compare("create_task_is_lazy", &out.lines());
+    common::compare_section(SCRIPT, "create_task_is_lazy", &out.lines());
 }
 
 /// `sleep(1.5, result)`: the timer sets the sleep's future in iteration 2
@@ -258,7 +218,11 @@ fn sleep_resumes_the_iteration_after_its_timer() {
     };
     run_until_complete(&event_loop, sleepy).unwrap();
     say_iterations(&out, &event_loop);
-    compare("sleep_resumes_an_iteration_after_its_timer", &out.lines());
+    common::compare_section(
+        SCRIPT,
+        "sleep_resumes_an_iteration_after_its_timer",
+        &out.lines(),
+    );
 }
 
 /// What each call does to a pending, a done and a cancelled future: asyncio
@@ -301,7 +265,7 @@ fn the_invalid_states_are_asyncios() {
     ));
     let set = outcome_ok(cancelled.set_result(1));
     out.say(format!("cancelled: set_result(1) -> {set}"));
-    compare("invalid_state", &out.lines());
+    common::compare_section(SCRIPT, "invalid_state", &out.lines());
 }
 
 /// A task whose coroutine raises (here: panics) is done, with that as its
@@ -355,7 +319,7 @@ fn a_tasks_exception_is_what_awaiting_it_gives_and_the_loop_goes_on() {
     let then = run_until_complete(&event_loop, sleep(0.5, "still running")).unwrap();
     out.say(format!("then: {then}"));
     stamp_iteration(&out, &event_loop, "done");
-    compare("task_exception", &out.lines());
+    common::compare_section(SCRIPT, "task_exception", &out.lines());
 }
 
 /// A future finished while its loop is not running: asyncio queues the
@@ -396,5 +360,5 @@ fn a_future_finished_while_the_loop_is_stopped_wakes_its_task_before_later_callb
     event_loop.call_later(1.0, stop).unwrap();
     event_loop.run_forever().unwrap();
 
-    compare("set_result_outside_the_running_loop", &out.lines());
+    common::compare_section(SCRIPT, "set_result_outside_the_running_loop", &out.lines());
 }

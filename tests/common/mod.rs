@@ -1,4 +1,7 @@
-//! What the cross-stage tests share: running our Python parity scripts.
+//! What the cross-stage tests share: running our Python parity scripts,
+//! and comparing what they print with what our loops do.
+
+pub(crate) mod stage04;
 
 use std::path::Path;
 use std::process::Command;
@@ -114,4 +117,34 @@ pub(crate) fn python_section(script: &'static str, name: &str) -> Option<Vec<Str
         .find(|(section, _)| section == name)
         .unwrap_or_else(|| panic!("{script} prints no section {name}"));
     Some(lines.clone())
+}
+
+/// Compare what our loop printed for section `name` of `tests/parity/<script>`
+/// with what asyncio printed (nothing, when there is no python3).
+///
+/// # Panics
+/// If they differ, after showing the whole of our trace.
+#[allow(dead_code, reason = "not every test binary prints sections")]
+pub(crate) fn compare_section(script: &'static str, name: &str, rust: &[String]) {
+    let Some(python) = python_section(script, name) else {
+        return;
+    };
+    // Shown only if the comparison fails: the whole of our trace.
+    eprintln!("section {name}, our loop:\n{}", rust.join("\n"));
+    assert_same_lines(&python.join("\n"), rust);
+}
+
+/// Check that `tests/parity/<script>` prints exactly the sections `names`,
+/// in that order: none that no test compares, none missing.
+///
+/// # Panics
+/// If it prints other sections.
+#[allow(dead_code, reason = "not every test binary prints sections")]
+pub(crate) fn assert_prints_sections(script: &'static str, names: &[&str]) {
+    let Some(sections) = python_sections(script) else {
+        eprintln!("skipped: python3 not found");
+        return;
+    };
+    let printed: Vec<&str> = sections.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(printed, names);
 }

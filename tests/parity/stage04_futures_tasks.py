@@ -2,11 +2,8 @@
 
 As in the scripts of stages 2 and 3, every section runs on the real
 `asyncio.SelectorEventLoop` of the python3 that runs it, with its real
-`Future` and `Task`; only the loop's clock and its wait are replaced.
-`VirtualSelector` is the platform's own selector (it still watches the
-loop's self-pipe), asked with timeout 0; if nothing is ready, it moves the
-clock on by the timeout the loop asked for, as if it had waited that long.
-No section ever needs to wait with no timeout, so that is an error here.
+`Future` and `Task`; only the loop's clock and its wait are replaced, by
+virtual_asyncio's `NeverWaitingSelector`.
 
 It prints `== name` for each section, then that section's lines.
 tests/parity_stage04.rs runs the same cases on our Rust `Future` and `Task`
@@ -17,29 +14,8 @@ line printed is a normalised one.
 """
 
 import asyncio
-import selectors
 
-from virtual_asyncio import Sections, stamp, stamp_iteration
-
-
-class VirtualSelector(selectors.DefaultSelector):
-    """The real selector, which never waits: `_run_once` calls `select`
-    exactly once per iteration, so it counts the iterations."""
-
-    def __init__(self, clock):
-        super().__init__()
-        self.clock = clock
-        self.iterations = 0
-
-    def select(self, timeout=None):
-        self.iterations += 1
-        if timeout is None:
-            raise RuntimeError("nothing ready, nothing scheduled: select() would block forever")
-        events = super().select(0)
-        if not events:
-            self.clock.advance(timeout)
-        return events
-
+from virtual_asyncio import NeverWaitingSelector, Sections, stamp_iteration
 
 section = Sections()
 
@@ -217,4 +193,4 @@ def set_result_outside_the_running_loop(loop):
     loop.run_forever()
 
 
-section.run(VirtualSelector)
+section.run(NeverWaitingSelector)
