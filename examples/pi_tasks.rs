@@ -64,7 +64,6 @@ async fn inspect(shared: Rc<Shared>, digits: usize, out: Transcript) {
 }
 // ANCHOR_END: inspect
 
-// ANCHOR: main
 fn run_both(digits: usize) -> ExitCode {
     let out = Transcript::echoing();
     out.say(format!(
@@ -73,6 +72,7 @@ fn run_both(digits: usize) -> ExitCode {
     ));
     let shared = Rc::new(Shared::default());
     shared.ticks.set(FIRST_TICKS);
+    // ANCHOR: main
     let main = |event_loop: &SelectorEventLoop| {
         let event_loop = event_loop.clone();
         let (shared, out) = (Rc::clone(&shared), out.clone());
@@ -90,6 +90,7 @@ fn run_both(digits: usize) -> ExitCode {
             Ok((series, event_loop.time()))
         }
     };
+    // ANCHOR_END: main
     match run(RealClock::new(), main).map_err(|error| error.to_string()) {
         Ok(Ok((series, seconds))) => {
             summarise(&out, &series, digits, seconds);
@@ -101,4 +102,3 @@ fn run_both(digits: usize) -> ExitCode {
         }
     }
 }
-// ANCHOR_END: main

@@ -131,7 +131,6 @@ impl<T: 'static> Future<T> {
         )
     }
 
-    // ANCHOR: set_result
     /// asyncio's `set_result`: done, with `value`; the done-callbacks are
     /// scheduled. `InvalidState` if it is done already, or is a task's.
     pub fn set_result(&self, value: T) -> Result<(), FutureError> {
@@ -166,6 +165,9 @@ impl<T: 'static> Future<T> {
         self.finish(outcome)
     }
 
+    // ANCHOR: schedule
+    /// Where `set_result`, `set_exception`, `cancel` and a task's end all
+    /// lead: the outcome is kept once, and the done-callbacks go.
     fn finish(&self, outcome: Result<T, FutureError>) -> Result<(), FutureError> {
         if self.done() {
             return Err(FutureError::InvalidState("the future is already done"));
@@ -184,8 +186,11 @@ impl<T: 'static> Future<T> {
             self.schedule(callback);
         }
     }
-    // ANCHOR_END: set_result
 
+    /// A callback added by `add_done_callback` goes through `call_soon`, so
+    /// that it never runs before the line after `set_result`. A task's waker
+    /// is called at once: it only queues the task's next step with
+    /// `call_soon`, which keeps asyncio's count of iterations.
     fn schedule(&self, callback: DoneCallback<T>) {
         match callback {
             DoneCallback::Call(callback) => {
@@ -200,6 +205,7 @@ impl<T: 'static> Future<T> {
             DoneCallback::Wake(waker) => waker.wake(),
         }
     }
+    // ANCHOR_END: schedule
 
     /// asyncio's `add_done_callback`: `callback` runs when the future is
     /// done, in a later iteration, after the callbacks added before it; if

@@ -29,10 +29,11 @@ pub enum RunError {
 
 // ANCHOR: run_until_complete
 /// asyncio's `loop.run_until_complete(coro)`: run the loop until
-/// `coroutine` (an `async` block, or a task) is done, and evaluate to its
-/// value. A coroutine is made a task first, as asyncio's `ensure_future`
-/// does; a task is run as it is. Other tasks run meanwhile, and those not
-/// done by then stay pending.
+/// `coroutine` (an `async` block, a task, or a future) is done, and evaluate
+/// to its value. A coroutine is made a task first, as asyncio's
+/// `ensure_future` does; a task is run as it is; a future is run in a task
+/// that awaits it. Other tasks run meanwhile, and those not done by then
+/// stay pending.
 pub fn run_until_complete<C: IntoTask>(
     event_loop: &SelectorEventLoop,
     coroutine: C,

@@ -85,6 +85,7 @@ where
         other => SockError::Future(other),
     })
 }
+// ANCHOR_END: sock_recv
 
 /// asyncio's `_sock_recv`: the reader, run in each iteration in which the
 /// selector reports the socket readable. It moves the data into a buffer,
@@ -132,7 +133,6 @@ where
         }
     }
 }
-// ANCHOR_END: sock_recv
 
 /// Removes the reader when dropped, unless it is gone already (it removed
 /// itself, having read; or it was replaced): a removed handle is cancelled.

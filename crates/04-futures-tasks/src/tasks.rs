@@ -163,8 +163,8 @@ pub(crate) fn step(event_loop: &SelectorEventLoop, id: TaskId) {
     }
 }
 
-// ANCHOR: step
 impl<T: 'static> Step for TaskInner<T> {
+    // ANCHOR: step
     /// asyncio's `__step`: poll the coroutine once; if it is not done, its
     /// waker will queue the next step; if it is, the task is done with its
     /// value, or with its panic as the exception.
@@ -202,6 +202,7 @@ impl<T: 'static> Step for TaskInner<T> {
         // Pending until now, so this is the first outcome.
         let _first = self.future.finish_task(outcome);
     }
+    // ANCHOR_END: step
 
     fn id(&self) -> TaskId {
         self.id
@@ -224,7 +225,6 @@ impl<T: 'static> Step for TaskInner<T> {
         }
     }
 }
-// ANCHOR_END: step
 
 /// The exception of a task whose coroutine panicked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,13 @@
 //! cancellation, and the invalid states.
 
 use std::fmt;
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use demo_support::Transcript;
+use futures_task::ArcWake;
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
@@ -106,4 +111,38 @@ fn an_exception_or_a_cancellation_is_what_the_future_holds() {
     assert!(matches!(cancelled.result(), Err(FutureError::Cancelled)));
     assert!(matches!(cancelled.exception(), Err(FutureError::Cancelled)));
     assert_eq!(FutureError::Cancelled.to_string(), "cancelled");
+}
+
+/// A waker that counts its wakes.
+struct Counting(AtomicUsize);
+
+impl ArcWake for Counting {
+    fn wake_by_ref(counting: &Arc<Self>) {
+        counting.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// An awaiter dropped while it waits takes its waker back: finishing the
+/// future later wakes nobody (stage 5 cancels a task by dropping what it
+/// awaits). Kept, the same awaiter is woken once.
+#[test]
+fn an_awaiter_dropped_while_it_waits_takes_its_waker_back() {
+    let event_loop = new_loop();
+    for keep in [false, true] {
+        let future: Future<u8> = Future::new(&event_loop);
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = futures_task::waker(Arc::clone(&counting));
+        let mut awaiting = Box::pin(future.clone().into_future());
+        let first = awaiting.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(matches!(first, Poll::Pending));
+        if !keep {
+            drop(awaiting);
+        }
+        future.set_result(7).unwrap();
+        assert_eq!(
+            counting.0.load(Ordering::Relaxed),
+            usize::from(keep),
+            "kept: {keep}"
+        );
+    }
 }

@@ -21,6 +21,7 @@ pub async fn count(event_loop: SelectorEventLoop, out: Transcript) {
     sleep(2.0, ()).await;
     stamp(&out, &event_loop, "Three");
 }
+// ANCHOR_END: count
 
 /// Scenario 9: five `count()` tasks, gathered, take 3 s (recorded on
 /// `timeline`); awaited one after another, without tasks, 15 s.
@@ -63,4 +64,3 @@ pub fn concurrency_arithmetic<C: Clock + 'static>(
     ));
     Ok(())
 }
-// ANCHOR_END: count

@@ -89,7 +89,6 @@ async fn receive(
 }
 // ANCHOR_END: chain
 
-// ANCHOR: narrated
 /// The task's end of the socket pair, which tells each `recv`: who reads
 /// (the task itself, or the reader that the loop runs because `select`
 /// reported the socket readable) and what the read got.
@@ -126,6 +125,7 @@ impl AsRawFd for Narrated {
     }
 }
 
+// ANCHOR: noting_waker
 /// A task's waker, wrapped: when called, it notes the loop's time and
 /// iteration, then wakes the task. A waker must be `Send`, and a
 /// transcript is not: the waker notes, and the task tells when it resumes.
@@ -143,6 +143,7 @@ impl ArcWake for NotingWaker {
         this.task.wake_by_ref();
     }
 }
+// ANCHOR_END: noting_waker
 
 /// Await `future` with a noting waker: its output, and when (time,
 /// iteration) the waker was last called, if it was.
@@ -161,4 +162,3 @@ async fn noting_wakes<F: std::future::Future>(future: F) -> (F::Output, Option<(
     let woken = *noted.lock().unwrap_or_else(PoisonError::into_inner);
     (output, woken)
 }
-// ANCHOR_END: narrated
