@@ -23,7 +23,7 @@ use stage04_futures_tasks::{
     yield_now,
 };
 
-use common::stage04::{new_case, py_bool, say_iterations, stamp_iteration};
+use common::stage04::{new_case, py_bool, run_case, say_iterations, stamp_iteration};
 
 /// The script our loop is compared with.
 const SCRIPT: &str = "stage04_futures_tasks.py";
@@ -160,9 +160,13 @@ fn set_result_wakes_the_awaiters_in_the_order_they_awaited() {
             stamp_iteration(&out, &event_loop, "main: all three are done");
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(SCRIPT, "set_result_wakes_awaiters_in_order", &out.lines());
+    run_case(
+        SCRIPT,
+        "set_result_wakes_awaiters_in_order",
+        &event_loop,
+        &out,
+        main,
+    );
 }
 
 /// `create_task` runs nothing: the three tasks start in the order created,
@@ -198,9 +202,7 @@ fn create_task_is_lazy_and_tasks_start_in_the_order_created() {
             stamp_iteration(&out, &event_loop, "main: a, b and c are done");
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(SCRIPT, "create_task_is_lazy", &out.lines());
+    run_case(SCRIPT, "create_task_is_lazy", &event_loop, &out, main);
 }
 
 /// `sleep(1.5, result)`: the timer sets the sleep's future in iteration 2

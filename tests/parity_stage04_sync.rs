@@ -28,7 +28,7 @@ use stage04_futures_tasks::{
     gather_return_exceptions, run_until_complete, sleep,
 };
 
-use common::stage04::{new_case, py_bool, say_iterations, stamp_iteration};
+use common::stage04::{new_case, py_bool, run_case, stamp_iteration};
 
 /// The script our loop is compared with.
 const SCRIPT: &str = "stage04_sync.py";
@@ -173,12 +173,12 @@ fn gather_gives_results_in_argument_order_whatever_order_they_finish_in() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "gather_gives_results_in_argument_order",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -216,12 +216,12 @@ fn gathers_first_error_reaches_it_at_once_and_the_others_go_on() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "gather_first_error_at_once_others_go_on",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -255,12 +255,12 @@ fn gather_return_exceptions_gives_every_outcome_in_argument_order() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "gather_return_exceptions_gives_every_outcome",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -299,12 +299,12 @@ fn event_set_wakes_every_waiter_in_the_order_they_waited() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "event_set_wakes_every_waiter_in_order",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -326,9 +326,13 @@ fn waiting_on_a_set_event_does_not_wait() {
             stamp_iteration(&out, &event_loop, "main: waited again");
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(SCRIPT, "event_wait_when_set_does_not_wait", &out.lines());
+    run_case(
+        SCRIPT,
+        "event_wait_when_set_does_not_wait",
+        &event_loop,
+        &out,
+        main,
+    );
 }
 
 /// The Python script's `lock_user`: ask for `lock` after `delay` seconds
@@ -377,9 +381,13 @@ fn a_lock_serves_its_waiters_in_the_order_they_asked() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(SCRIPT, "lock_serves_waiters_in_order", &out.lines());
+    run_case(
+        SCRIPT,
+        "lock_serves_waiters_in_order",
+        &event_loop,
+        &out,
+        main,
+    );
 }
 
 /// No barging: `a` creates `x` and then releases the lock, which wakes `w`.
@@ -426,9 +434,7 @@ fn a_woken_waiter_gets_the_lock_even_if_another_task_asks_before_it_runs() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(SCRIPT, "lock_no_barging", &out.lines());
+    run_case(SCRIPT, "lock_no_barging", &event_loop, &out, main);
 }
 
 /// A semaphore of two: a and b get in at once; d, e and c wait, in the order
@@ -471,12 +477,12 @@ fn a_semaphore_of_two_lets_two_in_and_the_others_wait_in_the_order_they_asked() 
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "semaphore_two_in_others_wait_in_order",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -546,12 +552,12 @@ fn a_full_queues_putters_wait_and_are_served_in_the_order_they_came() {
             }
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "queue_putters_wait_while_full_in_order",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -592,12 +598,12 @@ fn an_empty_queues_getters_wait_and_are_served_in_the_order_they_came() {
             stamp_iteration(&out, &event_loop, "main: all done");
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "queue_getters_wait_while_empty_in_order",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -640,12 +646,12 @@ fn a_get_nowait_can_take_the_item_from_under_a_woken_getter() {
             stamp_iteration(&out, &event_loop, "main: all done");
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(
+    run_case(
         SCRIPT,
         "queue_get_nowait_can_take_the_item_from_a_woken_getter",
-        &out.lines(),
+        &event_loop,
+        &out,
+        main,
     );
 }
 
@@ -686,9 +692,13 @@ fn join_waits_until_every_item_put_has_its_task_done() {
             stamp_iteration(&out, &event_loop, &text);
         }
     };
-    run_until_complete(&event_loop, main).unwrap();
-    say_iterations(&out, &event_loop);
-    common::compare_section(SCRIPT, "queue_join_waits_for_every_task_done", &out.lines());
+    run_case(
+        SCRIPT,
+        "queue_join_waits_for_every_task_done",
+        &event_loop,
+        &out,
+        main,
+    );
 }
 
 /// The calls these primitives refuse, refused where asyncio's are: a lock

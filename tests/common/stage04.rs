@@ -8,6 +8,7 @@ use demo_support::Transcript;
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
+use stage04_futures_tasks::run_until_complete;
 
 /// A fresh loop on a virtual clock, as each Python section has, and a
 /// transcript for what the case prints.
@@ -35,4 +36,19 @@ pub(crate) fn say_iterations(out: &Transcript, event_loop: &SelectorEventLoop) {
 /// Python's `repr` of a `bool`.
 pub(crate) fn py_bool(value: bool) -> &'static str {
     if value { "True" } else { "False" }
+}
+
+/// Run a case's `main` to its end, say how many iterations the loop made
+/// (the last line of most sections), and compare what `out` holds with
+/// `section` of `script`, run by Python.
+pub(crate) fn run_case(
+    script: &'static str,
+    section: &str,
+    event_loop: &SelectorEventLoop,
+    out: &Transcript,
+    main: impl std::future::Future<Output = ()> + 'static,
+) {
+    run_until_complete(event_loop, main).expect("the case runs to its end");
+    say_iterations(out, event_loop);
+    super::compare_section(script, section, &out.lines());
 }
