@@ -14,87 +14,12 @@
 //! difference between spawning two tasks and one, each followed by one loop
 //! iteration that runs them, so that the iteration's own cost cancels out.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod counting_alloc;
 
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 use stage04_futures_tasks::{all_tasks, create_task};
-
-/// `System`, counting the allocations of the threads whose flag is on.
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static REALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// On while this thread's allocations are counted. A `const` cell: the
-    /// allocator can read it without allocating or registering a destructor.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counting() -> bool {
-    // `try_with`: false while the thread's locals are being torn down.
-    COUNTING.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: every call is passed unchanged to `System`, which upholds
-// `GlobalAlloc`'s contract; the counting touches no memory of the caller's.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's promises about `layout` hold for `System` too.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            REALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from this allocator, that is from `System`, with
-        // `layout`; the caller's promises about `new_size` hold for it too.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations and reallocations made by `f` on this thread. Only this
-/// thread's flag goes on, so the counters count `f` alone, even while other
-/// tests run on other threads, as long as no two tests in this file count at
-/// once (there is one).
-fn count(f: impl FnOnce()) -> (usize, usize) {
-    let before = (
-        ALLOCATIONS.load(Ordering::Relaxed),
-        REALLOCATIONS.load(Ordering::Relaxed),
-    );
-    COUNTING.set(true);
-    f();
-    COUNTING.set(false);
-    (
-        ALLOCATIONS.load(Ordering::Relaxed) - before.0,
-        REALLOCATIONS.load(Ordering::Relaxed) - before.1,
-    )
-}
 
 /// Spawn `n` no-op tasks, then run one loop iteration, which runs each to
 /// the end; the tasks' handles are dropped after.
@@ -151,9 +76,9 @@ fn spawning_a_no_op_task_allocates_todays_count_not_yet_the_goal_of_one() {
         spawn_and_run(&event_loop, n);
     }
 
-    let (one, one_realloc) = count(|| spawn_and_run(&event_loop, 1));
-    let (two, two_realloc) = count(|| spawn_and_run(&event_loop, 2));
-    let (three, three_realloc) = count(|| spawn_and_run(&event_loop, 3));
+    let (one, one_realloc) = counting_alloc::count(|| spawn_and_run(&event_loop, 1));
+    let (two, two_realloc) = counting_alloc::count(|| spawn_and_run(&event_loop, 2));
+    let (three, three_realloc) = counting_alloc::count(|| spawn_and_run(&event_loop, 3));
     assert_eq!(
         (one_realloc, two_realloc, three_realloc),
         (0, 0, 0),

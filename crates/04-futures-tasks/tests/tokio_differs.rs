@@ -8,11 +8,12 @@
 //! Nothing here sleeps or measures time: each test runs until the tasks it
 //! spawned are done, and checks what they left behind.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod counting_alloc;
+
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::task::{Poll, Waker};
 
@@ -184,65 +185,10 @@ fn abort_drops_a_tokio_tasks_future_and_its_awaiter_gets_cancelled() {
 
 // -- What a wake allocates ------------------------------------------------
 
-/// `System`, counting the allocations of the threads whose flag is on (as
-/// `tests/allocations.rs` does).
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counting() -> bool {
-    COUNTING.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: every call is passed unchanged to `System`, which upholds
-// `GlobalAlloc`'s contract; the counting touches no memory of the caller's.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's promises about `layout` hold for `System` too.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from `System`, with `layout`; the caller's
-        // promises about `new_size` hold for it too.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 /// The allocations this thread makes in `run`.
 fn allocations_of(run: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.set(true);
-    run();
-    COUNTING.set(false);
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    let (allocations, reallocations) = counting_alloc::count(run);
+    allocations + reallocations
 }
 
 const WAKES: usize = 1000;
