@@ -4,7 +4,7 @@ Unlike stage 1's script, nothing here is a model of our loop: every section
 runs on the real `asyncio.SelectorEventLoop` of the python3 that runs it. Only
 its clock and its wait are replaced, so that runs are instant and times exact:
 `time()` reads a counter, and `select(timeout)` moves the counter on by
-`timeout` instead of blocking.
+`timeout` instead of blocking (virtual_asyncio's `NeverWaitingSelector`).
 
 It prints `== name` for each section, then that section's lines.
 tests/parity_stage02.rs runs the same cases on our Rust `EventLoop` (crate
@@ -13,32 +13,8 @@ the section `same_when_heap_order` it checks that the two orders DIFFER.
 """
 
 import asyncio
-import selectors
 
-from virtual_asyncio import Sections, VirtualClockLoop, stamp, stamp_iteration
-
-
-class VirtualSelector(selectors.SelectSelector):
-    """A selector whose wait is a jump of the clock.
-
-    The loop registers its self-pipe, so registration must keep working; only
-    `select` changes. `_run_once` calls it exactly once per iteration, which
-    makes it the place to count iterations.
-    """
-
-    def __init__(self, clock):
-        super().__init__()
-        self.clock = clock
-        self.iterations = 0
-
-    def select(self, timeout=None):
-        self.iterations += 1
-        if timeout is None:
-            # Real asyncio would block until a file descriptor is ready; in
-            # these scripts none ever will, so this would hang forever.
-            raise RuntimeError("nothing ready, nothing scheduled: select() would block forever")
-        self.clock.advance(timeout)
-        return []
+from virtual_asyncio import NeverWaitingSelector, Sections, VirtualClockLoop, stamp, stamp_iteration
 
 
 section = Sections()
@@ -180,7 +156,7 @@ def scenario_9(loop):
     print(f"  gathered: done at {loop.time():.3f} s")
 
     # A fresh loop, as in the Rust scenario, so that its clock starts at 0.
-    one_by_one, quiet = VirtualClockLoop(VirtualSelector), []
+    one_by_one, quiet = VirtualClockLoop(NeverWaitingSelector), []
     try:
         for _ in range(5):
             one_by_one.run_until_complete(count(quiet.append))
@@ -200,4 +176,4 @@ def same_when_heap_order(loop):
     loop.run_forever()
 
 
-section.run(VirtualSelector)
+section.run(NeverWaitingSelector)

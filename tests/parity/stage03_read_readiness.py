@@ -21,40 +21,35 @@ import selectors
 import socket
 import threading
 
-from virtual_asyncio import Sections, stamp, stamp_iteration
+from virtual_asyncio import NeverWaitingSelector, Sections, stamp, stamp_iteration
 
 # A wait with no timeout that outlasts this has hung: fail instead.
 BLOCKING_LIMIT = 30.0
 
 
-class VirtualSelector(selectors.DefaultSelector):
-    """The real selector, which never waits for a virtual timeout.
+class VirtualSelector(NeverWaitingSelector):
+    """The real selector, which never waits for a virtual timeout, and, unlike
+    stage 4's, may wait with none.
 
-    `_run_once` calls `select` exactly once per iteration, so it counts the
-    iterations. It also notes the iterations that waited with no timeout, and
-    sets `blocking` just before such a wait, so that another thread can act
-    only once the loop is really asleep.
+    It notes the iterations that waited with no timeout, and sets `blocking`
+    just before such a wait, so that another thread can act only once the
+    loop is really asleep.
     """
 
     def __init__(self, clock):
-        super().__init__()
-        self.clock = clock
-        self.iterations = 0
+        super().__init__(clock)
         self.blocked_in = []
         self.blocking = threading.Event()
 
     def select(self, timeout=None):
+        if timeout is not None:
+            return super().select(timeout)
         self.iterations += 1
-        if timeout is None:
-            self.blocked_in.append(self.iterations)
-            self.blocking.set()
-            events = super().select(BLOCKING_LIMIT)
-            if not events:
-                raise RuntimeError(f"select(None) found nothing in {BLOCKING_LIMIT} s: it would block forever")
-            return events
-        events = super().select(0)
+        self.blocked_in.append(self.iterations)
+        self.blocking.set()
+        events = selectors.DefaultSelector.select(self, BLOCKING_LIMIT)
         if not events:
-            self.clock.advance(timeout)
+            raise RuntimeError(f"select(None) found nothing in {BLOCKING_LIMIT} s: it would block forever")
         return events
 
 
