@@ -105,6 +105,21 @@ impl<P: Poller> EventLoop<P> {
     }
     // ANCHOR_END: attachment
 
+    // ANCHOR: add_callback
+    /// asyncio's `_add_callback(handle)`: queue a handle that exists
+    /// already, as a selector queues a reader's handle each time its
+    /// descriptor is ready. Stage 4's fast tasks queue their loop's one
+    /// drain handle this way for every wake, instead of making a handle
+    /// per wake. A cancelled handle is not queued.
+    pub fn add_callback(&self, handle: &Handle<P>) -> Result<(), LoopError> {
+        self.inner.state.check_closed()?;
+        if !handle.cancelled() {
+            self.inner.ready.borrow_mut().push_back(handle.clone());
+        }
+        Ok(())
+    }
+    // ANCHOR_END: add_callback
+
     /// The poller, for its own API (stage 3's `add_reader` is built on it).
     /// Never held across a call into the loop.
     pub fn poller(&self) -> RefMut<'_, P> {

@@ -17,8 +17,10 @@
 //! | [`selector_events`] | stage 2's loop, waiting in a selector | `BaseSelectorEventLoop`, `add_reader` |
 //! | [`self_pipe`] | waking the loop from another thread | the self-pipe, `call_soon_threadsafe` |
 //! | [`events`] | coroutines that wait to read or write | `sock_recv`, the read event |
+//! | [`busy_poll`] | making it fast: looking less often while callbacks wait | |
 //! | [`scenarios`] | scenario 5, from "How does asyncio enable parallel IO waits?" | |
 
+pub mod busy_poll;
 pub mod events;
 pub mod poll;
 pub mod scenarios;
@@ -27,6 +29,7 @@ pub mod selector;
 pub mod selector_events;
 pub mod self_pipe;
 
+pub use busy_poll::BusyPoll;
 pub use events::{IoEvent, read, readable, writable};
 pub use poll::PollSelector;
 pub use select::SelectSelector;

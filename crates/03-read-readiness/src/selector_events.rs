@@ -18,6 +18,7 @@ use std::time::Duration;
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, Callback, EventLoop, Handle, LoopError, Poller};
 
+use crate::busy_poll::BusyPoll;
 use crate::selector::{Interest, Selector, SelectorError};
 use crate::self_pipe::{Remote, SelfPipe, Sent};
 
@@ -61,6 +62,8 @@ pub struct SelectorPoller {
     self_pipe: Option<SelfPipe<SelectorEventLoop>>,
     /// What the selector found ready; reused from iteration to iteration.
     events: Vec<(RawFd, Interest)>,
+    /// How often to look when the loop cannot wait (see `busy_poll`).
+    busy_poll: BusyPoll,
 }
 // ANCHOR_END: reader_writer
 
@@ -81,7 +84,14 @@ impl SelectorPoller {
             selector,
             self_pipe: Some(self_pipe),
             events: Vec::new(),
+            busy_poll: BusyPoll::default(),
         })
+    }
+
+    /// Look in the selector only once in `every` iterations that cannot
+    /// wait: see [`BusyPoll`]. 1 (asyncio's way) unless set.
+    pub fn set_busy_poll(&mut self, every: u32) {
+        self.busy_poll = BusyPoll::every(every);
     }
 
     /// Set `handle` as `fd`'s reader or writer (`what`), registering `fd`
@@ -154,6 +164,9 @@ impl Poller for SelectorPoller {
         let Some(self_pipe) = &self.self_pipe else {
             return Err(LoopError::Closed);
         };
+        if self.busy_poll.skip(timeout) {
+            return Ok(()); // callbacks are ready: look in a later iteration
+        }
         // Waiting for ever is only sensible if something could end the wait:
         // a watched descriptor, or another thread holding a `Remote`.
         let idle = self.selector.keys().len() == 1; // the self-pipe alone

@@ -99,6 +99,18 @@ impl<T: 'static> Future<T> {
         Self::with_owner(event_loop, true)
     }
 
+    /// The future of a task that is done already, made only when asked
+    /// for (the fast tasks' `as_future`): its end was marked when the task
+    /// ended, and nothing waited for it then.
+    pub(crate) fn for_finished_task(
+        event_loop: &SelectorEventLoop,
+        outcome: Result<T, FutureError>,
+    ) -> Self {
+        let future = Self::with_owner(event_loop, true);
+        *future.state.outcome.borrow_mut() = Some(outcome);
+        future
+    }
+
     fn with_owner(event_loop: &SelectorEventLoop, of_task: bool) -> Self {
         let state = State {
             event_loop: event_loop.clone(),

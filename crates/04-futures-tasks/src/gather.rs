@@ -14,8 +14,8 @@ use std::rc::Rc;
 use stage02_timed_events::{AbstractEventLoop, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
+use crate::Task;
 use crate::futures::{Future, FutureError};
-use crate::tasks::Task;
 
 // ANCHOR: awaitable
 /// Something to wait for: a [`Future`], or a [`Task`], which is one.

@@ -18,8 +18,10 @@
 //! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
 //! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
+//! | [`fast`] | making it fast: the same tasks in one allocation each | |
 //! | [`scenarios`] | scenarios 7, 9 and 15 of the source material | |
 
+pub mod fast;
 pub mod futures;
 pub mod gather;
 pub mod locks;
@@ -44,4 +46,14 @@ pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use sock::{SockError, sock_recv};
-pub use tasks::{Task, TaskId, TaskInfo, TaskPanicked, all_tasks, create_task, current_task};
+pub use tasks::{TaskId, TaskInfo, TaskPanicked};
+
+#[cfg(feature = "fast")]
+use fast as chosen;
+/// The tasks the crate runs on: the textbook ones, or with the `fast`
+/// feature the fast ones (same API; see [`fast`]).
+#[cfg(not(feature = "fast"))]
+use tasks as chosen;
+
+pub(crate) use chosen::take_result;
+pub use chosen::{Task, all_tasks, create_task, current_task};

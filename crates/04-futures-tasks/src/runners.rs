@@ -14,7 +14,7 @@ use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Future, FutureError};
-use crate::tasks::{Task, all_tasks, create_task, take_result};
+use crate::{Task, all_tasks, create_task, take_result};
 
 /// Why `run_until_complete` has no value to give.
 #[derive(Debug)]

@@ -32,6 +32,23 @@ use crate::wake::{self, Wake};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId(u64);
 
+impl TaskId {
+    /// The next number: `Task-1`, `Task-2`, ... in the order tasks are made.
+    pub(crate) fn next() -> Self {
+        Self(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The number itself.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// asyncio's default name for the task: `Task-` and its number.
+    pub(crate) fn default_name(self) -> String {
+        format!("Task-{}", self.0)
+    }
+}
+
 // ANCHOR: task
 /// asyncio's `Task`. Clones are the same task.
 pub struct Task<T> {
@@ -127,7 +144,7 @@ pub fn create_task<F>(
 where
     F: std::future::Future + 'static,
 {
-    let id = TaskId(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    let id = TaskId::next();
     let remote = event_loop.remote()?;
     let tasks = event_loop.attachment::<TaskSet>()?;
     tasks.register(&remote, event_loop);
@@ -136,7 +153,7 @@ where
     wake.queued.store(true, Ordering::Release);
     let inner = Rc::new(TaskInner {
         id,
-        name: RefCell::new(format!("Task-{}", id.0)),
+        name: RefCell::new(id.default_name()),
         created_at: Location::caller(),
         future: Future::for_task(event_loop),
         coroutine: RefCell::new(Some(Box::pin(coroutine))),
@@ -364,6 +381,7 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
 
 /// The outcome of `task`, done, without requiring its result to be `Clone`:
 /// the value is moved out (for `run_until_complete`, its only reader).
+#[cfg_attr(feature = "fast", allow(dead_code))] // `fast` has its own
 pub(crate) fn take_result<T: 'static>(task: &Task<T>) -> Result<T, FutureError> {
     task.inner.future.take_result()
 }

@@ -19,7 +19,7 @@ use std::task::{Poll, Waker};
 
 use stage01_generator_loop::VirtualClock;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{Task, create_task, run_until_complete, yield_now};
+use stage04_futures_tasks::{Task, create_task, fast, run_until_complete, tasks, yield_now};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::{JoinHandle, LocalSet, spawn_local};
 
@@ -194,7 +194,7 @@ fn allocations_of(run: impl FnOnce()) -> usize {
 const WAKES: usize = 1000;
 
 #[test]
-fn a_tokio_wake_allocates_nothing_and_ours_two() {
+fn a_tokio_wake_allocates_nothing_ours_two_and_the_fast_ones_nothing() {
     // One task woken `wakes` times, on a runtime (or loop) warmed up first;
     // the difference between 1 + WAKES wakes and 1 is what the wakes cost.
     let runtime = tokio_runtime();
@@ -217,13 +217,13 @@ fn a_tokio_wake_allocates_nothing_and_ours_two() {
 
     let event_loop = our_loop();
     let our_run = |wakes: usize| {
-        let task = create_task(&event_loop, async move {
+        let task = tasks::create_task(&event_loop, async move {
             for _ in 0..wakes {
                 wake_once().await;
             }
         })
         .unwrap();
-        run_until_complete(&event_loop, task).unwrap();
+        run_until_complete(&event_loop, async move { task.await.unwrap() }).unwrap();
     };
     our_run(1 + WAKES);
     let our_wakes = allocations_of(|| our_run(1 + WAKES)) - allocations_of(|| our_run(1));
@@ -232,6 +232,21 @@ fn a_tokio_wake_allocates_nothing_and_ours_two() {
         2 * WAKES,
         "ours: a wake is a call_soon, a boxed callback and its Handle"
     );
+
+    // The fast tasks (chapter 4, "Making it fast") queue the loop's one
+    // drain handle again instead: like tokio's, their wakes allocate nothing.
+    let fast_run = |wakes: usize| {
+        let task = fast::create_task(&event_loop, async move {
+            for _ in 0..wakes {
+                wake_once().await;
+            }
+        })
+        .unwrap();
+        run_until_complete(&event_loop, async move { task.await.unwrap() }).unwrap();
+    };
+    fast_run(1 + WAKES);
+    let fast_wakes = allocations_of(|| fast_run(1 + WAKES)) - allocations_of(|| fast_run(1));
+    assert_eq!(fast_wakes, 0, "fast: a wake queues the task itself");
 }
 
 // -- A wake from another thread ------------------------------------------

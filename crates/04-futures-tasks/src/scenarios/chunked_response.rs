@@ -30,7 +30,7 @@ use crate::gather::gather_return_exceptions;
 use crate::queues::Queue;
 use crate::runners::{RunError, run_until_complete};
 use crate::sleep::sleep;
-use crate::tasks::{Task, create_task};
+use crate::{Task, create_task};
 
 /// How many chunks the demo's workers make, numbered from 1.
 pub const CHUNKS: u32 = 10;

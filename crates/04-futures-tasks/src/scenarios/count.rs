@@ -7,10 +7,10 @@ use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::SelectorEventLoop;
 
 use super::{new_loop, stamp};
+use crate::create_task;
 use crate::gather::gather;
 use crate::runners::{RunError, run_until_complete};
 use crate::sleep::sleep;
-use crate::tasks::create_task;
 
 // ANCHOR: count
 /// The question's `count`: One, a second's sleep, Two, two seconds, Three.

@@ -19,7 +19,7 @@ use stage03_read_readiness::SelectorEventLoop;
 use super::{ScenarioError, new_loop, stamp, stamp_at};
 use crate::runners::run_until_complete;
 use crate::sock::{SockError, sock_recv};
-use crate::tasks::{create_task, current_task};
+use crate::{create_task, current_task};
 
 /// What the other end of scenario 7's socket pair sends.
 pub const SENT: &[u8] = b"data";

@@ -5,6 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// `System`, counting the allocations of the threads whose flag is on.
 struct Counting;
@@ -61,11 +62,15 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Held while one test counts: the counters are shared, so two tests of
+/// one file that count take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Allocations and reallocations made by `f` on this thread. Only this
 /// thread's flag goes on, so the counters count `f` alone, even while other
-/// tests run on other threads, as long as no two tests of one file count at
-/// once.
+/// tests run on other threads (two that count take turns).
 pub(crate) fn count(f: impl FnOnce()) -> (usize, usize) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let before = (
         ALLOCATIONS.load(Ordering::Relaxed),
         REALLOCATIONS.load(Ordering::Relaxed),

@@ -1,0 +1,349 @@
+//! A fast task: the textbook task's API, in one allocation.
+//!
+//! The textbook `TaskInner` holds its coroutine in a `Box`, its future in
+//! an `Rc`, its waker's target in an `Arc` and its name in a `String`, and
+//! its first step is a `call_soon`: seven allocations. A fast task is one
+//! `Rc` holding all it needs. The coroutine is stored in place, not boxed;
+//! the waker is a number (`waker.rs`); the name is made when asked for; the
+//! first step goes through the run queue (`scheduler.rs`); and the future
+//! the task is, with its done-callbacks and awaiters, is made only when
+//! something asks for it while the task is pending (awaiting it, a
+//! done-callback, `gather`). A task nobody waits for keeps its outcome in
+//! place.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::fmt;
+use std::future::IntoFuture;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use demo_support::Mark;
+use stage01_generator_loop::guessing_loop::panic_message;
+use stage02_timed_events::{AbstractEventLoop, LoopError};
+use stage03_read_readiness::SelectorEventLoop;
+
+use super::scheduler::{Scheduler, Step};
+use super::waker::{TaskKey, waker};
+use crate::futures::{Awaiting, CallbackId, Future, FutureError, future_done_mark};
+use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
+
+// ANCHOR: task
+/// asyncio's `Task`, fast. Clones are the same task.
+pub struct Task<T> {
+    inner: Rc<dyn TaskCore<T>>,
+}
+
+/// The one allocation: everything a task is, with its coroutine `F` inline.
+struct FastTask<F: std::future::Future> {
+    shared: Shared<F::Output>,
+    /// The coroutine, until it returns. Never moved once the task is made:
+    /// it is polled where it lies, and dropped there.
+    coroutine: RefCell<Option<F>>,
+}
+
+/// The part of a task that its result's type `T` describes, without `F`.
+struct Shared<T> {
+    id: TaskId,
+    /// Where its wakers point: its loop and its slot there.
+    key: Cell<Option<TaskKey>>,
+    /// `None` until `set_name`: the name is `Task-<id>` until then.
+    name: RefCell<Option<String>>,
+    created_at: &'static Location<'static>,
+    queued: Cell<bool>,
+    event_loop: SelectorEventLoop,
+    /// The outcome, when the task ended before anyone made its future.
+    outcome: RefCell<Option<Result<T, FutureError>>>,
+    /// The future the task is, made when first asked for.
+    future: OnceCell<Future<T>>,
+}
+// ANCHOR_END: task
+
+/// A fast task seen through its result's type.
+trait TaskCore<T>: Step {
+    fn shared(&self) -> &Shared<T>;
+}
+
+impl<F: std::future::Future + 'static> TaskCore<F::Output> for FastTask<F> {
+    fn shared(&self) -> &Shared<F::Output> {
+        &self.shared
+    }
+}
+
+thread_local! {
+    /// asyncio's `_current_tasks`: the fast task whose step is running.
+    static CURRENT: RefCell<Option<Rc<dyn Step>>> = const { RefCell::new(None) };
+}
+
+// ANCHOR: create_task
+/// asyncio's `loop.create_task(coro)`, fast: as the textbook
+/// [`create_task`](crate::tasks::create_task), in one allocation.
+///
+/// # Panics
+/// If 2¹⁶ loops with fast tasks are open at once, or this loop holds 2²⁴
+/// pending tasks.
+#[track_caller]
+pub fn create_task<F>(
+    event_loop: &SelectorEventLoop,
+    coroutine: F,
+) -> Result<Task<F::Output>, LoopError>
+where
+    F: std::future::Future + 'static,
+{
+    let scheduler = Scheduler::of(event_loop)?;
+    let task = Rc::new(FastTask {
+        shared: Shared {
+            id: TaskId::next(),
+            key: Cell::new(None),
+            name: RefCell::new(None),
+            created_at: Location::caller(),
+            queued: Cell::new(false),
+            event_loop: event_loop.clone(),
+            outcome: RefCell::new(None),
+            future: OnceCell::new(),
+        },
+        coroutine: RefCell::new(Some(coroutine)),
+    });
+    let key = scheduler.insert(Rc::clone(&task) as Rc<dyn Step>);
+    task.shared.key.set(Some(key));
+    scheduler.schedule(Rc::clone(&task) as Rc<dyn Step>);
+    Ok(Task { inner: task })
+}
+// ANCHOR_END: create_task
+
+impl<F: std::future::Future + 'static> Step for FastTask<F> {
+    // ANCHOR: step
+    /// The textbook step, for a coroutine stored in place.
+    fn step(self: Rc<Self>, scheduler: &Scheduler, event_loop: &SelectorEventLoop) {
+        let shared = &self.shared;
+        shared.queued.set(false);
+        let mut coroutine = self.coroutine.borrow_mut();
+        let Some(running) = coroutine.as_mut() else {
+            return;
+        };
+        let key = shared.key.get().expect("a task in its loop has a key");
+        event_loop.record(|| Mark::Resumed {
+            task: shared.name(),
+        });
+        let previous = CURRENT.replace(Some(Rc::clone(&self) as Rc<dyn Step>));
+        let waker = waker(key);
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: the coroutine lives inside this task's `Rc`, which never
+        // moves it: it is only polled here, in place, and dropped in place
+        // (`*coroutine = None`), never taken out. So it stays pinned.
+        #[allow(unsafe_code)]
+        let running = unsafe { Pin::new_unchecked(running) };
+        let polled = catch_unwind(AssertUnwindSafe(|| running.poll(&mut cx)));
+        CURRENT.set(previous);
+        let outcome = match polled {
+            Ok(Poll::Pending) => return,
+            Ok(Poll::Ready(value)) => Ok(value),
+            Err(payload) => Err(FutureError::Exception(Rc::new(TaskPanicked {
+                task: shared.name(),
+                message: panic_message(payload.as_ref()),
+            }))),
+        };
+        *coroutine = None;
+        drop(coroutine);
+        event_loop.record(|| Mark::Completed {
+            task: shared.name(),
+        });
+        scheduler.remove(key);
+        match shared.future.get() {
+            // Pending until now, so this is the first outcome.
+            Some(future) => drop(future.finish_task(outcome)),
+            None => {
+                event_loop.record(future_done_mark);
+                *shared.outcome.borrow_mut() = Some(outcome);
+            }
+        }
+    }
+    // ANCHOR_END: step
+
+    fn id(&self) -> TaskId {
+        self.shared.id
+    }
+
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            id: self.shared.id,
+            name: self.shared.name(),
+            created_at: self.shared.created_at,
+        }
+    }
+
+    fn queued(&self) -> &Cell<bool> {
+        &self.shared.queued
+    }
+
+    fn abandon(&self) {
+        // Not while a step polls it (the owner dropped from inside a task):
+        // the step itself ends it.
+        if let Ok(mut coroutine) = self.coroutine.try_borrow_mut() {
+            *coroutine = None;
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    fn name(&self) -> String {
+        match &*self.name.borrow() {
+            Some(name) => name.clone(),
+            None => self.id.default_name(),
+        }
+    }
+}
+
+impl<T: 'static> Shared<T> {
+    /// The future the task is, made now if it was not yet: pending, or
+    /// done with the outcome kept so far.
+    fn future(&self) -> &Future<T> {
+        self.future.get_or_init(|| match self.outcome.take() {
+            Some(outcome) => Future::for_finished_task(&self.event_loop, outcome),
+            None => Future::for_task(&self.event_loop),
+        })
+    }
+}
+
+impl<T: 'static> Task<T> {
+    /// Its number.
+    pub fn id(&self) -> TaskId {
+        self.inner.shared().id
+    }
+
+    /// asyncio's `get_name`.
+    pub fn get_name(&self) -> String {
+        self.inner.shared().name()
+    }
+
+    /// asyncio's `set_name`.
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.inner.shared().name.borrow_mut() = Some(name.into());
+    }
+
+    /// Where `create_task` was called.
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.inner.shared().created_at
+    }
+
+    /// Whether its coroutine has returned (or panicked).
+    pub fn done(&self) -> bool {
+        let shared = self.inner.shared();
+        shared.outcome.borrow().is_some() || shared.future.get().is_some_and(Future::done)
+    }
+
+    /// asyncio's `Task.add_done_callback`: as a future's.
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&SelectorEventLoop, &Future<T>) + 'static,
+    ) -> CallbackId {
+        self.as_future().add_done_callback(callback)
+    }
+
+    /// asyncio's `Task.remove_done_callback`.
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        self.as_future().remove_done_callback(id)
+    }
+
+    /// The task as the future it is.
+    pub fn as_future(&self) -> &Future<T> {
+        self.inner.shared().future()
+    }
+}
+
+impl<T: Clone + 'static> Task<T> {
+    /// asyncio's `Task.result()`: as a future's.
+    pub fn result(&self) -> Result<T, FutureError> {
+        let kept = self.inner.shared().outcome.borrow().clone();
+        kept.unwrap_or_else(|| self.as_future().result())
+    }
+}
+
+// ANCHOR: await_task
+/// `task.await`: the outcome at once if the task is done (no future made);
+/// else await the future it is, as the textbook task does.
+pub struct AwaitingTask<T> {
+    task: Task<T>,
+    future: Option<Awaiting<T>>,
+}
+
+impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if current_task_id() == Some(this.task.id()) {
+            return Poll::Ready(Err(FutureError::InvalidState("a task cannot await itself")));
+        }
+        if this.future.is_none() {
+            if let Some(outcome) = this.task.inner.shared().outcome.borrow().clone() {
+                return Poll::Ready(outcome);
+            }
+        }
+        let task = &this.task;
+        let future = this
+            .future
+            .get_or_insert_with(|| task.as_future().clone().into_future());
+        Pin::new(future).poll(cx)
+    }
+}
+
+impl<T: Clone + 'static> IntoFuture for Task<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = AwaitingTask<T>;
+
+    fn into_future(self) -> AwaitingTask<T> {
+        AwaitingTask {
+            task: self,
+            future: None,
+        }
+    }
+}
+// ANCHOR_END: await_task
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = self.inner.shared();
+        write!(
+            f,
+            "<Task {} created at {}>",
+            shared.name(),
+            shared.created_at
+        )
+    }
+}
+
+/// asyncio's `current_task()`: the fast task whose step is running now.
+pub fn current_task() -> Option<TaskInfo> {
+    CURRENT.with_borrow(|task| task.as_ref().map(|task| task.info()))
+}
+
+/// The number of the fast task whose step is running now, if one is.
+fn current_task_id() -> Option<TaskId> {
+    CURRENT.with_borrow(|task| task.as_ref().map(|task| task.id()))
+}
+
+/// asyncio's `all_tasks()`: every fast task of `event_loop` not yet done,
+/// in the order they were created.
+pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
+    match event_loop.attachment::<Scheduler>() {
+        Ok(scheduler) => scheduler.infos(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The outcome of `task`, done, moved out (for `run_until_complete`).
+#[cfg_attr(not(feature = "fast"), allow(dead_code))] // the crate's only with `fast`
+pub(crate) fn take_result<T: 'static>(task: &Task<T>) -> Result<T, FutureError> {
+    let kept = task.inner.shared().outcome.take();
+    kept.unwrap_or_else(|| task.as_future().take_result())
+}
