@@ -37,6 +37,7 @@ impl BusyPoll {
         }
     }
 
+    // ANCHOR: skip
     /// Whether the selector may skip this look, with `timeout`.
     pub fn skip(&mut self, timeout: Option<Duration>) -> bool {
         if timeout != Some(Duration::ZERO) || self.skipped + 1 >= self.every {
@@ -46,6 +47,7 @@ impl BusyPoll {
         self.skipped += 1;
         true
     }
+    // ANCHOR_END: skip
 }
 
 /// asyncio's way: look every time.

@@ -23,15 +23,19 @@
 //!   - `spawn_local_pool`: `LocalSpawnExt::spawn_local_with_handle`, each
 //!     `RemoteHandle` awaited (the `futures` crate's join handle, a
 //!     `oneshot` channel beside the task).
+//!   - `spawn_stage04_fast` and `spawn_stage04_fast_await_each`: the same,
+//!     with the fast tasks of `src/fast` (chapter 4, "Making it fast").
 //! - `yield_*`, per switch: two tasks each yield to the loop 5·10⁵ times,
 //!   10⁶ switches in all; an element is one yield, from the task answering
 //!   `Pending` (having woken itself) to the next task resumed. Ours and
 //!   smol's and `LocalPool` use [`yield_now`] (stage 4's: wake the task,
 //!   answer `Pending` once; it works on any executor, and `sleep(0.0, ())`
 //!   is the same thing); tokio uses its own `tokio::task::yield_now`. On
-//!   our loop every iteration runs both tasks' steps and one `poll(2)` with
-//!   a zero timeout, as asyncio's loop calls its selector in every
-//!   iteration: one system call per two switches.
+//!   our loop every iteration runs both tasks' steps and, with the textbook
+//!   tasks, one `poll(2)` with a zero timeout, as asyncio's loop calls its
+//!   selector in every iteration: one system call per two switches
+//!   (`yield_stage04`). With the fast tasks (`yield_stage04_fast`) the loop
+//!   looks once in 61 such iterations, as tokio does.
 //! - `set_result_*`, per hand-off: a relay between the spawner and a second
 //!   task, 10⁵ hand-offs in all. An element is one hand-off: one side sets
 //!   a result on a future (sends on a one-shot channel) that the other side
@@ -42,6 +46,8 @@
 //!   round trip (there and back) is two elements, and each element includes
 //!   making the one-shot future it carries.
 //!   - `set_result_stage04`: [`Future::new`], [`Future::set_result`], `await`.
+//!   - `set_result_stage04_fast`: the same, the spawner and the server
+//!     being fast tasks.
 //!   - `set_result_tokio`: `tokio::sync::oneshot`.
 //!   - `set_result_async_executor` and `set_result_local_pool`:
 //!     `futures::channel::oneshot` (smol has no one-shot channel of its own).
@@ -72,7 +78,11 @@ use futures::executor::{LocalPool, LocalSpawner};
 use futures::task::LocalSpawnExt;
 use stage01_generator_loop::VirtualClock;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{Future, Task, create_task, gather, run_until_complete, yield_now};
+use std::future::IntoFuture;
+
+use stage04_futures_tasks::{
+    Awaitable, Future, FutureError, IntoTask, fast, gather, run_until_complete, tasks, yield_now,
+};
 
 /// Tasks spawned in one run of `spawn_*`.
 const TASKS: usize = 10_000;
@@ -83,22 +93,71 @@ const HAND_OFFS: usize = 100_000;
 
 // ---------------------------------------------------------------------------
 // Stage 4: tasks on the selector loop, on a virtual clock (nothing here
-// sleeps, so the clock never moves; the selector still polls its self-pipe
-// once per iteration).
+// sleeps, so the clock never moves; the selector still polls its self-pipe:
+// once per iteration for the textbook tasks, once in 61 busy iterations for
+// the fast ones). Each case runs on both kinds of task, `Textbook`
+// (src/tasks.rs) and `Fast` (src/fast), the coroutine that spawns being a
+// task of the same kind.
 
 fn stage04_loop() -> SelectorEventLoop {
     SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new())
         .expect("a selector loop")
 }
 
+/// Which of stage 4's two kinds of task a run uses.
+trait Kind {
+    type Task<T: Clone + 'static>: IntoFuture<Output = Result<T, FutureError>>
+        + Awaitable<Output = T>
+        + IntoTask;
+    fn create_task<F>(event_loop: &SelectorEventLoop, coroutine: F) -> Self::Task<F::Output>
+    where
+        F: std::future::Future + 'static,
+        F::Output: Clone;
+}
+
+/// `tasks::create_task`: the textbook's.
+struct Textbook;
+
+impl Kind for Textbook {
+    type Task<T: Clone + 'static> = tasks::Task<T>;
+    fn create_task<F>(event_loop: &SelectorEventLoop, coroutine: F) -> tasks::Task<F::Output>
+    where
+        F: std::future::Future + 'static,
+        F::Output: Clone,
+    {
+        tasks::create_task(event_loop, coroutine).expect("the loop is open")
+    }
+}
+
+/// `fast::create_task`: chapter 4's "Making it fast".
+struct Fast;
+
+impl Kind for Fast {
+    type Task<T: Clone + 'static> = fast::Task<T>;
+    fn create_task<F>(event_loop: &SelectorEventLoop, coroutine: F) -> fast::Task<F::Output>
+    where
+        F: std::future::Future + 'static,
+        F::Output: Clone,
+    {
+        fast::create_task(event_loop, coroutine).expect("the loop is open")
+    }
+}
+
+/// Run `main` as a task of kind `K` until it is done.
+fn run_main<K: Kind>(
+    event_loop: &SelectorEventLoop,
+    main: impl std::future::Future<Output = ()> + 'static,
+) {
+    let main = K::create_task(event_loop, main);
+    run_until_complete(event_loop, main).expect("the spawner finishes");
+}
+
 /// `create_task` `n` no-op coroutines, then wait for them all: with one
 /// `gather` of the `Vec`, or (`await_each`) one `await` after the other.
-fn stage04_spawn(event_loop: &SelectorEventLoop, n: usize, await_each: bool) {
+fn stage04_spawn<K: Kind>(event_loop: &SelectorEventLoop, n: usize, await_each: bool) {
     let spawner = event_loop.clone();
     let main = async move {
-        let tasks: Vec<Task<()>> = (0..n)
-            .map(|_| create_task(&spawner, async {}).expect("the loop is open"))
-            .collect();
+        let tasks: Vec<K::Task<()>> = (0..n).map(|_| K::create_task(&spawner, async {})).collect();
         if await_each {
             for task in tasks {
                 task.await.expect("a no-op task succeeds");
@@ -108,11 +167,11 @@ fn stage04_spawn(event_loop: &SelectorEventLoop, n: usize, await_each: bool) {
             assert_eq!(values.len(), n);
         }
     };
-    run_until_complete(event_loop, main).expect("the spawner finishes");
+    run_main::<K>(event_loop, main);
 }
 
 /// Two tasks, each yielding `switches / 2` times.
-fn stage04_yield(event_loop: &SelectorEventLoop, switches: usize) {
+fn stage04_yield<K: Kind>(event_loop: &SelectorEventLoop, switches: usize) {
     let spawner = event_loop.clone();
     let main = async move {
         let yielder = || async move {
@@ -120,11 +179,11 @@ fn stage04_yield(event_loop: &SelectorEventLoop, switches: usize) {
                 yield_now().await;
             }
         };
-        let first = create_task(&spawner, yielder()).expect("the loop is open");
-        let second = create_task(&spawner, yielder()).expect("the loop is open");
+        let first = K::create_task(&spawner, yielder());
+        let second = K::create_task(&spawner, yielder());
         gather((first, second)).await.expect("both finish");
     };
-    run_until_complete(event_loop, main).expect("the spawner finishes");
+    run_main::<K>(event_loop, main);
 }
 
 /// What one side hands the other: the future to set next.
@@ -133,14 +192,14 @@ struct Baton(Future<Baton>);
 
 /// The relay: `hand_offs / 2` round trips between the spawner and a server
 /// task, each way a `set_result` on a future the other side awaits.
-fn stage04_set_result(event_loop: &SelectorEventLoop, hand_offs: usize) {
+fn stage04_set_result<K: Kind>(event_loop: &SelectorEventLoop, hand_offs: usize) {
     let spawner = event_loop.clone();
     let main = async move {
         let rounds = hand_offs / 2;
         let mut server_inbox: Future<Baton> = Future::new(&spawner);
         let mut inbox = server_inbox.clone();
         let on_loop = spawner.clone();
-        let server = create_task(&spawner, async move {
+        let server = K::create_task(&spawner, async move {
             for _ in 0..rounds {
                 let Baton(reply) = inbox.await.expect("the spawner sets it");
                 inbox = Future::new(&on_loop);
@@ -148,8 +207,7 @@ fn stage04_set_result(event_loop: &SelectorEventLoop, hand_offs: usize) {
                     .set_result(Baton(inbox.clone()))
                     .expect("the spawner waits");
             }
-        })
-        .expect("the loop is open");
+        });
         for _ in 0..rounds {
             let mine = Future::new(&spawner);
             server_inbox
@@ -160,7 +218,7 @@ fn stage04_set_result(event_loop: &SelectorEventLoop, hand_offs: usize) {
         }
         server.await.expect("the server finishes");
     };
-    run_until_complete(event_loop, main).expect("the spawner finishes");
+    run_main::<K>(event_loop, main);
 }
 
 // ---------------------------------------------------------------------------
@@ -362,6 +420,8 @@ fn tasks(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
 
     let event_loop = stage04_loop();
+    // The fast tasks' loop: one for them alone, as a program would have.
+    let fast_loop = stage04_loop();
     let tokio = tokio_runtime();
     let executor = LocalExecutor::new();
     let mut pool = LocalPool::new();
@@ -370,10 +430,16 @@ fn tasks(c: &mut Criterion) {
     group.throughput(Throughput::Elements(TASKS as u64));
     let id = |name: &str| BenchmarkId::new(name, TASKS);
     group.bench_function(id("spawn_stage04"), |b| {
-        b.iter(|| stage04_spawn(&event_loop, black_box(TASKS), false));
+        b.iter(|| stage04_spawn::<Textbook>(&event_loop, black_box(TASKS), false));
     });
     group.bench_function(id("spawn_stage04_await_each"), |b| {
-        b.iter(|| stage04_spawn(&event_loop, black_box(TASKS), true));
+        b.iter(|| stage04_spawn::<Textbook>(&event_loop, black_box(TASKS), true));
+    });
+    group.bench_function(id("spawn_stage04_fast"), |b| {
+        b.iter(|| stage04_spawn::<Fast>(&fast_loop, black_box(TASKS), false));
+    });
+    group.bench_function(id("spawn_stage04_fast_await_each"), |b| {
+        b.iter(|| stage04_spawn::<Fast>(&fast_loop, black_box(TASKS), true));
     });
     group.bench_function(id("spawn_tokio"), |b| {
         b.iter(|| tokio_spawn(&tokio, black_box(TASKS)));
@@ -388,7 +454,10 @@ fn tasks(c: &mut Criterion) {
     group.throughput(Throughput::Elements(SWITCHES as u64));
     let id = |name: &str| BenchmarkId::new(name, SWITCHES);
     group.bench_function(id("yield_stage04"), |b| {
-        b.iter(|| stage04_yield(&event_loop, black_box(SWITCHES)));
+        b.iter(|| stage04_yield::<Textbook>(&event_loop, black_box(SWITCHES)));
+    });
+    group.bench_function(id("yield_stage04_fast"), |b| {
+        b.iter(|| stage04_yield::<Fast>(&fast_loop, black_box(SWITCHES)));
     });
     group.bench_function(id("yield_tokio"), |b| {
         b.iter(|| tokio_yield(&tokio, black_box(SWITCHES)));
@@ -403,7 +472,10 @@ fn tasks(c: &mut Criterion) {
     group.throughput(Throughput::Elements(HAND_OFFS as u64));
     let id = |name: &str| BenchmarkId::new(name, HAND_OFFS);
     group.bench_function(id("set_result_stage04"), |b| {
-        b.iter(|| stage04_set_result(&event_loop, black_box(HAND_OFFS)));
+        b.iter(|| stage04_set_result::<Textbook>(&event_loop, black_box(HAND_OFFS)));
+    });
+    group.bench_function(id("set_result_stage04_fast"), |b| {
+        b.iter(|| stage04_set_result::<Fast>(&fast_loop, black_box(HAND_OFFS)));
     });
     group.bench_function(id("set_result_tokio"), |b| {
         b.iter(|| tokio_set_result(&tokio, black_box(HAND_OFFS)));

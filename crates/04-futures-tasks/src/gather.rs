@@ -41,6 +41,24 @@ impl<T: Clone + 'static> Awaitable for Task<T> {
 }
 // ANCHOR_END: awaitable
 
+/// The kind of task the crate did not choose (see [`fast`](crate::fast)) is
+/// awaitable too, so that benchmarks can run both kinds side by side.
+#[cfg(not(feature = "fast"))]
+impl<T: Clone + 'static> Awaitable for crate::fast::Task<T> {
+    type Output = T;
+    fn future(&self) -> Future<T> {
+        self.as_future().clone()
+    }
+}
+
+#[cfg(feature = "fast")]
+impl<T: Clone + 'static> Awaitable for crate::tasks::Task<T> {
+    type Output = T;
+    fn future(&self) -> Future<T> {
+        self.as_future().clone()
+    }
+}
+
 // ANCHOR: gathered
 /// What `gather` can wait for: a tuple of awaitables of any types (up to
 /// six), or a `Vec` of one type. Their values come back in the same shape,

@@ -76,6 +76,24 @@ impl<T: Clone + 'static> IntoTask for Future<T> {
 }
 // ANCHOR_END: run_until_complete
 
+/// The kind of task the crate did not choose (see [`fast`](crate::fast))
+/// runs in a task of the chosen kind that awaits it.
+#[cfg(not(feature = "fast"))]
+impl<T: Clone + 'static> IntoTask for crate::fast::Task<T> {
+    type Output = Result<T, FutureError>;
+    fn into_task(self, event_loop: &SelectorEventLoop) -> Result<Task<Self::Output>, LoopError> {
+        create_task(event_loop, self.into_future())
+    }
+}
+
+#[cfg(feature = "fast")]
+impl<T: Clone + 'static> IntoTask for crate::tasks::Task<T> {
+    type Output = Result<T, FutureError>;
+    fn into_task(self, event_loop: &SelectorEventLoop) -> Result<Task<Self::Output>, LoopError> {
+        create_task(event_loop, self.into_future())
+    }
+}
+
 // ANCHOR: run
 /// `asyncio.run(main())`: a new loop on `clock` (waiting in `poll(2)`), the
 /// coroutine `main` makes run to completion on it, then every task still
