@@ -116,10 +116,11 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
     fn iterations(&self) -> u64 {
         self.run_state().iterations.get()
     }
-    /// Add a mark to the loop's timeline, if it records one. The mark is
-    /// made only then: a loop without a timeline allocates nothing for it.
+    /// Add a mark to the loop's timeline, if it records one. The mark, and
+    /// the time it is stamped with, are made only then: a loop without a
+    /// timeline does nothing for it.
     fn record(&self, mark: impl FnOnce() -> Mark) {
-        self.run_state().record(self.now(), mark);
+        self.run_state().record(|| self.now(), mark);
     }
 }
 // ANCHOR_END: abstract_event_loop

@@ -105,6 +105,12 @@ impl<P: Poller> EventLoop<P> {
     }
     // ANCHOR_END: attachment
 
+    /// Whether `self` and `other` are one loop (clones of each other), as
+    /// Python's `is`.
+    pub fn is_same(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+
     // ANCHOR: add_callback
     /// asyncio's `_add_callback(handle)`: queue a handle that exists
     /// already, as a selector queues a reader's handle each time its

@@ -119,10 +119,11 @@ impl RunState {
         })
     }
 
-    /// Add the mark `mark` makes to the timeline at `now`, if there is one.
-    pub(crate) fn record(&self, now: Nanos, mark: impl FnOnce() -> Mark) {
+    /// Add the mark `mark` makes to the timeline at the time `now` tells,
+    /// if there is a timeline.
+    pub(crate) fn record(&self, now: impl FnOnce() -> Nanos, mark: impl FnOnce() -> Mark) {
         if let Some(timeline) = &*self.timeline.borrow() {
-            timeline.record(now, mark());
+            timeline.record(now(), mark());
         }
     }
 

@@ -12,6 +12,12 @@ spawn, per task
     creating it, its first step queued with ``call_soon``, running the
     coroutine to its end, gather's done-callback, freeing it.
 
+spawn_await_each, per task
+    The same tasks, awaited one after the other (``for task in tasks:
+    await task``), as the Rust benchmark's ``*_await_each`` rows and the
+    Rust runtimes await their join handles: the first ``await`` suspends
+    the spawner until the tasks have run; the others find their task done.
+
 yield, per switch
     Two tasks, each ``await asyncio.sleep(0)`` 5*10^5 times: 10^6 switches
     in all. One element is one ``sleep(0)``: the task yields to the loop and
@@ -67,6 +73,13 @@ async def spawn(n):
     assert len(values) == n
 
 
+async def spawn_await_each(n):
+    """create_task n no-op coroutines, then await each in turn."""
+    tasks = [asyncio.create_task(noop()) for _ in range(n)]
+    for task in tasks:
+        await task
+
+
 async def yielder(yields):
     for _ in range(yields):
         await asyncio.sleep(0)
@@ -104,6 +117,7 @@ async def relay(n):
 CASES = (
     # name, coroutine function, elements per run, runs
     ("spawn", spawn, TASKS, 15),
+    ("spawn_await_each", spawn_await_each, TASKS, 15),
     ("yield", switch, SWITCHES, 5),
     ("set_result", relay, HAND_OFFS, 7),
 )
@@ -140,7 +154,7 @@ def main():
         f"{sys.platform}, GC {'on' if gc_on else 'off'}"
         f"{', quick' if args.quick else ''}: ns per element, median (min-max) of the runs"
     )
-    print(f"{'case':>10}  {'elements':>9}  {'runs':>4}  {'ns per element':>24}")
+    print(f"{'case':>16}  {'elements':>9}  {'runs':>4}  {'ns per element':>24}")
     loop = asyncio.new_event_loop()
     try:
         for name, case, n, times in CASES:
@@ -148,7 +162,7 @@ def main():
                 n, times = n // 10, 3
             mid, low, high = measure(loop, case, n, times, gc_on)
             cell = f"{mid:8.0f} ({low:.0f}-{high:.0f})"
-            print(f"{name:>10}  {n:>9}  {times:>4}  {cell:>24}", flush=True)
+            print(f"{name:>16}  {n:>9}  {times:>4}  {cell:>24}", flush=True)
     finally:
         loop.close()
 

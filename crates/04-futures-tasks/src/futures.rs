@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 
 use demo_support::{EventKind, Mark};
 use stage02_timed_events::{AbstractEventLoop, get_running_loop};
-use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
+use stage03_read_readiness::SelectorEventLoop;
 
 /// The timeline row on which each future that is done is marked.
 pub const FUTURES_ROW: &str = "(futures)";
@@ -318,9 +318,8 @@ impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
         // callbacks would run on a loop that this task's loop never hears
         // of. (Checked once, when the awaiter starts waiting.)
         if self.waiting.is_none()
-            && get_running_loop::<SelectorEventLoop>().is_ok_and(|running| {
-                running.remote().ok() != self.future.state.event_loop.remote().ok()
-            })
+            && get_running_loop::<SelectorEventLoop>()
+                .is_ok_and(|running| !running.is_same(&self.future.state.event_loop))
         {
             let other = "the future belongs to another loop than the one running";
             return Poll::Ready(Err(FutureError::InvalidState(other)));

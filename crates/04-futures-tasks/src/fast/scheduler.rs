@@ -187,22 +187,37 @@ impl Scheduler {
     }
 }
 
-/// Wake the task at `key` if its loop lives on this thread; `false` if it
-/// does not (or this thread's locals are gone).
-pub(crate) fn wake_here(key: TaskKey) -> bool {
+/// The scheduler of the loop `key` names, if that loop lives on this
+/// thread: `Ok(None)` if it is closing; `Err` if it lives elsewhere (or
+/// this thread's locals are gone).
+fn here(key: TaskKey) -> Result<Option<Rc<Scheduler>>, ()> {
     let found = HERE.try_with(|here| {
         let here = here.borrow();
         let found = here.iter().find(|(known, _)| *known == key.event_loop);
         found.map(|(_, scheduler)| scheduler.upgrade())
     });
-    match found {
-        Ok(Some(Some(scheduler))) => {
+    found.ok().flatten().ok_or(())
+}
+
+/// What `current_task` tells of the task at `key`, on this thread.
+pub(crate) fn info_here(key: TaskKey) -> Option<TaskInfo> {
+    let scheduler = here(key).ok().flatten()?;
+    let slots = scheduler.slots.borrow();
+    let task = slots.get(key.slot as usize)?.as_ref()?;
+    Some(task.info())
+}
+
+/// Wake the task at `key` if its loop lives on this thread; `false` if it
+/// does not (or this thread's locals are gone).
+pub(crate) fn wake_here(key: TaskKey) -> bool {
+    match here(key) {
+        Ok(Some(scheduler)) => {
             scheduler.wake(key);
             true
         }
         // Its loop is closing, here: nothing left to step.
-        Ok(Some(None)) => true,
-        Ok(None) | Err(_) => false,
+        Ok(None) => true,
+        Err(()) => false,
     }
 }
 

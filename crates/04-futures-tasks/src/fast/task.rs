@@ -24,7 +24,7 @@ use stage01_generator_loop::guessing_loop::panic_message;
 use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::SelectorEventLoop;
 
-use super::scheduler::{Scheduler, Step};
+use super::scheduler::{self, Scheduler, Step};
 use super::waker::{TaskKey, waker};
 use crate::futures::{Awaiting, CallbackId, Future, FutureError, future_done_mark};
 use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
@@ -72,8 +72,10 @@ impl<F: std::future::Future + 'static> TaskCore<F::Output> for FastTask<F> {
 }
 
 thread_local! {
-    /// asyncio's `_current_tasks`: the fast task whose step is running.
-    static CURRENT: RefCell<Option<Rc<dyn Step>>> = const { RefCell::new(None) };
+    /// asyncio's `_current_tasks`: the fast task whose step is running, by
+    /// its key and number (plain numbers: setting them costs a store, where
+    /// the textbook's `Rc` costs a count and a destructor check).
+    static CURRENT: Cell<Option<(TaskKey, TaskId)>> = const { Cell::new(None) };
 }
 
 // ANCHOR: create_task
@@ -126,7 +128,7 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
         event_loop.record(|| Mark::Resumed {
             task: shared.name(),
         });
-        let previous = CURRENT.replace(Some(Rc::clone(&self) as Rc<dyn Step>));
+        let previous = CURRENT.replace(Some((key, shared.id)));
         let waker = waker(key);
         let mut cx = Context::from_waker(&waker);
         // SAFETY: the coroutine lives inside this task's `Rc`, which never
@@ -324,12 +326,13 @@ impl<T> fmt::Debug for Task<T> {
 
 /// asyncio's `current_task()`: the fast task whose step is running now.
 pub fn current_task() -> Option<TaskInfo> {
-    CURRENT.with_borrow(|task| task.as_ref().map(|task| task.info()))
+    let (key, _) = CURRENT.get()?;
+    scheduler::info_here(key)
 }
 
 /// The number of the fast task whose step is running now, if one is.
 fn current_task_id() -> Option<TaskId> {
-    CURRENT.with_borrow(|task| task.as_ref().map(|task| task.id()))
+    CURRENT.get().map(|(_, id)| id)
 }
 
 /// asyncio's `all_tasks()`: every fast task of `event_loop` not yet done,
