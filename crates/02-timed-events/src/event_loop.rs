@@ -126,6 +126,13 @@ impl<P: Poller> EventLoop<P> {
     }
     // ANCHOR_END: add_callback
 
+    /// Whether `handle` is the last callback in the ready queue (Python:
+    /// `loop._ready[-1] is handle`): nothing was queued after it.
+    pub fn is_last_ready(&self, handle: &Handle<P>) -> bool {
+        let ready = self.inner.ready.borrow();
+        ready.back().is_some_and(|last| last.is_same(handle))
+    }
+
     /// The poller, for its own API (stage 3's `add_reader` is built on it).
     /// Never held across a call into the loop.
     pub fn poller(&self) -> RefMut<'_, P> {

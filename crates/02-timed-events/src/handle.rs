@@ -106,6 +106,11 @@ impl<P: Poller> Handle<P> {
     }
     // ANCHOR_END: cancel
 
+    /// Whether `self` and `other` are one handle (clones of each other).
+    pub fn is_same(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn cancelled(&self) -> bool {
         self.0.cancelled.get()

@@ -43,40 +43,128 @@ fn a_stale_waker_does_not_wake_the_task_that_took_its_slot() {
     assert_eq!(second.polls.get(), 1, "the old waker woke the new task");
 }
 
-/// Wake task A, queue a callback, wake task B: asyncio runs A's step, the
-/// callback, B's step, in that order, since each wake is a `call_soon`.
-/// The fast tasks' run queue keeps that order.
+/// Wake tasks A and B, queue a callback, wake task C: asyncio runs A's
+/// step, B's, the callback, then C's, since each wake is a `call_soon`.
+/// The fast tasks' batches keep that order: A and B share a batch, C gets
+/// one of its own behind the callback.
 #[test]
 fn fast_steps_keep_their_place_among_the_loops_callbacks() {
     for fast_tasks in [false, true] {
         let event_loop = new_loop();
         let log = Rc::new(RefCell::new(Vec::new()));
-        let (a, b) = (Manual::default(), Manual::default());
-        let watch = |name: &'static str, manual: &Manual| {
+        let manuals = [Manual::default(), Manual::default(), Manual::default()];
+        for (name, manual) in ["A", "B", "C"].into_iter().zip(&manuals) {
             let (log, manual) = (Rc::clone(&log), manual.clone());
-            async move {
-                manual.clone().await;
+            let watch = async move {
+                manual.await;
                 log.borrow_mut().push(name);
+            };
+            if fast_tasks {
+                fast::create_task(&event_loop, watch).unwrap();
+            } else {
+                tasks::create_task(&event_loop, watch).unwrap();
             }
-        };
-        if fast_tasks {
-            fast::create_task(&event_loop, watch("A", &a)).unwrap();
-            fast::create_task(&event_loop, watch("B", &b)).unwrap();
-        } else {
-            tasks::create_task(&event_loop, watch("A", &a)).unwrap();
-            tasks::create_task(&event_loop, watch("B", &b)).unwrap();
         }
         event_loop.run_once().unwrap();
-        a.done.set(true);
-        b.done.set(true);
-        a.waker.borrow().as_ref().unwrap().wake_by_ref();
+        let wake = |manual: &Manual| {
+            manual.done.set(true);
+            manual.waker.borrow().as_ref().unwrap().wake_by_ref();
+        };
+        wake(&manuals[0]);
+        wake(&manuals[1]);
         let callback_log = Rc::clone(&log);
         event_loop
             .call_soon(move |_| callback_log.borrow_mut().push("callback"))
             .unwrap();
-        b.waker.borrow().as_ref().unwrap().wake_by_ref();
+        wake(&manuals[2]);
         event_loop.run_once().unwrap();
-        assert_eq!(*log.borrow(), ["A", "callback", "B"], "fast: {fast_tasks}");
+        assert_eq!(
+            *log.borrow(),
+            ["A", "B", "callback", "C"],
+            "fast: {fast_tasks}"
+        );
+    }
+}
+
+/// A step woken while its batch runs waits for the next iteration, as a
+/// `call_soon` from a running callback does in asyncio: two tasks that
+/// yield take turns, one iteration per round, both in one batch.
+#[test]
+fn a_task_woken_during_an_iteration_runs_in_the_next_one() {
+    for fast_tasks in [false, true] {
+        let event_loop = new_loop();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for name in ["A", "B"] {
+            let (log, inner) = (Rc::clone(&log), event_loop.clone());
+            let turns = async move {
+                for _ in 0..3 {
+                    log.borrow_mut()
+                        .push(format!("{name}{}", inner.iterations()));
+                    yield_now().await;
+                }
+            };
+            if fast_tasks {
+                fast::create_task(&event_loop, turns).unwrap();
+            } else {
+                tasks::create_task(&event_loop, turns).unwrap();
+            }
+        }
+        for _ in 0..4 {
+            event_loop.run_once().unwrap();
+        }
+        assert_eq!(
+            *log.borrow(),
+            ["A1", "B1", "A2", "B2", "A3", "B3"],
+            "fast: {fast_tasks}"
+        );
+    }
+}
+
+/// A batch queued before an iteration runs in it and takes no more steps:
+/// here A's batch, a callback, then B's batch are all queued before the
+/// first iteration; A, woken again while it runs, must wait for the next
+/// iteration even though B's batch is then the last thing in the ready
+/// queue.
+#[test]
+fn a_batch_that_runs_in_this_iteration_takes_no_more_steps() {
+    for fast_tasks in [false, true] {
+        let event_loop = new_loop();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let turns = |name: &'static str| {
+            let (log, inner) = (Rc::clone(&log), event_loop.clone());
+            async move {
+                for _ in 0..2 {
+                    log.borrow_mut()
+                        .push(format!("{name}{}", inner.iterations()));
+                    yield_now().await;
+                }
+            }
+        };
+        let spawn = |coroutine| {
+            if fast_tasks {
+                drop(fast::create_task(&event_loop, coroutine).unwrap());
+            } else {
+                drop(tasks::create_task(&event_loop, coroutine).unwrap());
+            }
+        };
+        spawn(turns("A"));
+        let (callback_log, inner) = (Rc::clone(&log), event_loop.clone());
+        event_loop
+            .call_soon(move |_| {
+                callback_log
+                    .borrow_mut()
+                    .push(format!("X{}", inner.iterations()))
+            })
+            .unwrap();
+        spawn(turns("B"));
+        for _ in 0..3 {
+            event_loop.run_once().unwrap();
+        }
+        assert_eq!(
+            *log.borrow(),
+            ["A1", "X1", "B1", "A2", "B2"],
+            "fast: {fast_tasks}"
+        );
     }
 }
 

@@ -437,3 +437,15 @@ fn run_makes_a_loop_runs_main_reports_what_is_left_and_closes_the_loop() {
     );
     assert!(kept.borrow().as_ref().unwrap().is_closed());
 }
+
+#[test]
+fn a_task_stays_done_after_run_until_complete_took_its_result() {
+    let (event_loop, _) = new_loop();
+    let task = create_task(&event_loop, async { 7 }).unwrap();
+    assert_eq!(run_until_complete(&event_loop, task.clone()).unwrap(), 7);
+    assert!(task.done());
+    assert!(matches!(
+        task.result(),
+        Err(FutureError::InvalidState("the result was taken"))
+    ));
+}

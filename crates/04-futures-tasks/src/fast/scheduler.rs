@@ -4,12 +4,13 @@
 //! The textbook waker queues a task's next step with `call_soon`, which
 //! makes a handle and a boxed callback for every wake. Here the loop has
 //! one *drain handle*, made once; a wake puts the task at the back of the
-//! run queue and that same handle at the back of the loop's ready queue
-//! (`add_callback`, asyncio's `_add_callback`). Each time the handle runs
-//! it steps the task at the front of the run queue. One handle in the
-//! ready queue per task in the run queue, both first-in first-out: the
-//! steps run exactly where asyncio's `call_soon(__step)` would have put
-//! them among the other callbacks, and a wake allocates nothing.
+//! run queue and, unless it is there already, that same handle at the back
+//! of the loop's ready queue (`add_callback`, asyncio's `_add_callback`).
+//! Each time the handle runs it steps the batch of tasks queued behind it:
+//! the steps that, in asyncio, would be that many `call_soon(__step)`
+//! entries in a row, with no other callback between them and all queued
+//! for the same iteration. So the steps run exactly where asyncio would
+//! run them among the other callbacks, and a wake allocates nothing.
 //!
 //! A loop with fast tasks also asks the kernel for I/O less often while
 //! steps are ready: once in 61 iterations (stage 3's `BusyPoll`), as tokio
@@ -20,7 +21,7 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::rc::{Rc, Weak};
 
-use stage02_timed_events::{Callback, Handle, LoopError};
+use stage02_timed_events::{AbstractEventLoop, Callback, Handle, LoopError};
 use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, SelectorPoller};
 
 use super::waker::{self, LoopKey, SLOTS, TaskKey, tag_of};
@@ -52,8 +53,19 @@ pub(crate) struct Scheduler {
     free: RefCell<Vec<u32>>,
     /// Tasks whose next step is queued, in the order they were woken.
     run_queue: RefCell<VecDeque<Rc<dyn Step>>>,
-    /// The one handle that steps the task at the front of `run_queue`.
+    /// How `run_queue` splits into batches, one per entry of the drain
+    /// handle in the loop's ready queue, first to last.
+    batches: RefCell<VecDeque<Batch>>,
+    /// The one handle that steps the batch at the front of `run_queue`.
     drain: RefCell<Option<Handle<SelectorPoller>>>,
+}
+
+/// Steps queued one after the other, for one iteration.
+struct Batch {
+    steps: usize,
+    /// The loop's iteration count when the batch was queued: a batch queued
+    /// before the running iteration began runs in it, and takes no more.
+    queued_in: u64,
 }
 // ANCHOR_END: scheduler
 
@@ -75,12 +87,12 @@ impl Scheduler {
             let key = waker::register().expect("at most 65536 loops with fast tasks open at once");
             HERE.with_borrow_mut(|here| here.push((key, Rc::downgrade(&scheduler))));
             let drain = Rc::downgrade(&scheduler);
-            let run_next = move |event_loop: &SelectorEventLoop| {
+            let run_batch = move |event_loop: &SelectorEventLoop| {
                 if let Some(scheduler) = drain.upgrade() {
-                    scheduler.run_next(event_loop);
+                    scheduler.run_batch(event_loop);
                 }
             };
-            let handle = Handle::new(Callback::Repeat(Rc::new(run_next)), Location::caller());
+            let handle = Handle::new(Callback::Repeat(Rc::new(run_batch)), Location::caller());
             *scheduler.drain.borrow_mut() = Some(handle);
             *scheduler.event_loop.borrow_mut() = Some(event_loop.clone());
             scheduler.key.set(Some(key));
@@ -138,26 +150,44 @@ impl Scheduler {
     }
 
     // ANCHOR: schedule
-    /// Queue `task`'s next step, unless one is queued already.
+    /// Queue `task`'s next step, unless one is queued already: in the last
+    /// batch if nothing was queued in the ready queue after it and it runs
+    /// in the same iteration, else in a new batch behind the drain handle.
     pub(crate) fn schedule(&self, task: Rc<dyn Step>) {
         if task.queued().replace(true) {
             return;
         }
         self.run_queue.borrow_mut().push_back(task);
-        let drain = self.drain.borrow();
-        let event_loop = self.event_loop.borrow();
-        if let (Some(drain), Some(event_loop)) = (&*drain, &*event_loop) {
-            // A closed loop runs nothing more: the task stays queued until
-            // the scheduler goes, with the loop's other attachments.
-            let _closed = event_loop.add_callback(drain);
+        let (drain, event_loop) = (self.drain.borrow(), self.event_loop.borrow());
+        let (Some(drain), Some(event_loop)) = (&*drain, &*event_loop) else {
+            return;
+        };
+        let iteration = event_loop.iterations();
+        let mut batches = self.batches.borrow_mut();
+        match batches.back_mut() {
+            Some(last) if last.queued_in == iteration && event_loop.is_last_ready(drain) => {
+                last.steps += 1;
+            }
+            _ => {
+                batches.push_back(Batch {
+                    steps: 1,
+                    queued_in: iteration,
+                });
+                // A closed loop runs nothing more: the task stays queued
+                // until the scheduler goes, with the loop's attachments.
+                let _closed = event_loop.add_callback(drain);
+            }
         }
     }
 
-    /// The drain handle's callback: step the task at the front.
-    fn run_next(&self, event_loop: &SelectorEventLoop) {
-        let next = self.run_queue.borrow_mut().pop_front();
-        if let Some(task) = next {
-            task.step(self, event_loop);
+    /// The drain handle's callback: step the batch at the front, in order.
+    fn run_batch(&self, event_loop: &SelectorEventLoop) {
+        let batch = self.batches.borrow_mut().pop_front();
+        for _ in 0..batch.map_or(0, |batch| batch.steps) {
+            let next = self.run_queue.borrow_mut().pop_front();
+            if let Some(task) = next {
+                task.step(self, event_loop);
+            }
         }
     }
     // ANCHOR_END: schedule
@@ -233,6 +263,7 @@ impl Drop for Scheduler {
             });
         }
         let queued = self.run_queue.take();
+        self.batches.take();
         let tasks = self.slots.take();
         for task in tasks.iter().flatten() {
             task.abandon();

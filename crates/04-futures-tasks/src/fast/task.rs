@@ -347,6 +347,16 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
 /// The outcome of `task`, done, moved out (for `run_until_complete`).
 #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the crate's only with `fast`
 pub(crate) fn take_result<T: 'static>(task: &Task<T>) -> Result<T, FutureError> {
-    let kept = task.inner.shared().outcome.take();
-    kept.unwrap_or_else(|| task.as_future().take_result())
+    let mut kept = task.inner.shared().outcome.borrow_mut();
+    match kept.as_mut() {
+        // Still done, as the textbook's: a later `result()` says so.
+        Some(outcome) => {
+            let taken = Err(FutureError::InvalidState("the result was taken"));
+            std::mem::replace(outcome, taken)
+        }
+        None => {
+            drop(kept);
+            task.as_future().take_result()
+        }
+    }
 }
