@@ -11,9 +11,13 @@
 //! | module | what it changes |
 //! |---|---|
 //! | `task` | the task, its coroutine inline, its future made on demand |
-//! | `waker` | a waker that is a number, not an `Arc` |
+//! | `key` | what names a task from anywhere: loop, slot, tag, in one word |
+//! | `waker` | a waker that is that word, not an `Arc` |
+//! | `remotes` | how a waker on another thread reaches the loop |
 //! | `scheduler` | one drain handle queued again per wake, instead of a new handle |
 
+mod key;
+mod remotes;
 mod scheduler;
 mod task;
 mod waker;

@@ -24,7 +24,8 @@ use std::rc::{Rc, Weak};
 use stage02_timed_events::{AbstractEventLoop, Callback, Handle, LoopError};
 use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, SelectorPoller};
 
-use super::waker::{self, LoopKey, SLOTS, TaskKey, tag_of};
+use super::key::{LoopKey, SLOTS, TaskKey, tag_of};
+use super::remotes;
 use crate::tasks::{TaskId, TaskInfo};
 
 /// A fast task whatever its coroutine, as its loop steps it.
@@ -84,7 +85,8 @@ impl Scheduler {
         let scheduler = event_loop.attachment::<Scheduler>()?;
         if scheduler.key.get().is_none() {
             event_loop.remote()?; // closed? then say so before registering
-            let key = waker::register().expect("at most 65536 loops with fast tasks open at once");
+            let key =
+                remotes::register().expect("at most 65536 loops with fast tasks open at once");
             HERE.with_borrow_mut(|here| here.push((key, Rc::downgrade(&scheduler))));
             let drain = Rc::downgrade(&scheduler);
             let run_batch = move |event_loop: &SelectorEventLoop| {
@@ -116,7 +118,7 @@ impl Scheduler {
             let remote = event_loop
                 .as_ref()
                 .and_then(|event_loop| event_loop.remote().ok());
-            waker::set_remote(key, remote);
+            remotes::set_remote(key, remote);
         }
         let mut slots = self.slots.borrow_mut();
         let slot = match self.free.borrow_mut().pop() {
@@ -144,7 +146,7 @@ impl Scheduler {
         self.free.borrow_mut().push(key.slot);
         if self.pending() == 0 {
             // No task left for another thread to wake.
-            waker::set_remote(key.event_loop, None);
+            remotes::set_remote(key.event_loop, None);
         }
         drop(removed); // after the borrow
     }
@@ -257,7 +259,7 @@ pub(crate) fn wake_here(key: TaskKey) -> bool {
 impl Drop for Scheduler {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            waker::unregister(key);
+            remotes::unregister(key);
             let _gone = HERE.try_with(|here| {
                 here.borrow_mut().retain(|(known, _)| *known != key);
             });

@@ -24,8 +24,9 @@ use stage01_generator_loop::guessing_loop::panic_message;
 use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::SelectorEventLoop;
 
+use super::key::TaskKey;
 use super::scheduler::{self, Scheduler, Step};
-use super::waker::{TaskKey, waker};
+use super::waker::waker;
 use crate::futures::{Awaiting, CallbackId, Future, FutureError, future_done_mark};
 use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
 
