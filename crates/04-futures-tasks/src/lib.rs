@@ -17,22 +17,29 @@
 //! | [`sock`] | reading a socket through a future | `sock_recv` (selector_events.py) |
 //! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
 //! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
+//! | [`concurrent`] | a future threads share | `concurrent.futures.Future` |
+//! | [`threadsafe`] | a coroutine handed to a loop from another thread | `run_coroutine_threadsafe` |
+//! | [`loop_thread`] | a loop running for ever in a worker thread | `Thread(target=loop.run_forever)` |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
 //! | [`fast`] | making it fast: the same tasks in one allocation each | |
 //! | [`scenarios`] | scenarios 7, 9 and 15 of the source material | |
 
+pub mod concurrent;
 pub mod fast;
 pub mod futures;
 pub mod gather;
 pub mod locks;
+pub mod loop_thread;
 pub mod queues;
 pub mod runners;
 pub mod scenarios;
 pub mod sleep;
 pub mod sock;
 pub mod tasks;
+pub mod threadsafe;
 mod wake;
 
+pub use concurrent::{ConcurrentError, ConcurrentFuture};
 pub use futures::{CallbackId, Future, FutureError};
 pub use gather::{
     AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
@@ -42,11 +49,13 @@ pub use locks::{
     BoundedSemaphore, Condition, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes,
     Semaphore, SemaphoreGuard,
 };
+pub use loop_thread::LoopThread;
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use sock::{SockError, sock_recv};
 pub use tasks::{TaskId, TaskInfo, TaskPanicked};
+pub use threadsafe::run_coroutine_threadsafe;
 
 #[cfg(feature = "fast")]
 use fast as chosen;
