@@ -18,6 +18,7 @@
 //! | [`locks`] | tasks waiting for each other | `Event`, `Lock`, `Semaphore`, `Condition` (locks.py) |
 //! | [`queues`] | items passed from producers to consumers | `Queue` (queues.py) |
 //! | [`concurrent`] | a future threads share | `concurrent.futures.Future` |
+//! | [`executor`] | blocking functions on a pool of threads | `ThreadPoolExecutor`, `run_in_executor` |
 //! | [`threadsafe`] | a coroutine handed to a loop from another thread | `run_coroutine_threadsafe` |
 //! | [`loop_thread`] | a loop running for ever in a worker thread | `Thread(target=loop.run_forever)` |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
@@ -25,6 +26,7 @@
 //! | [`scenarios`] | scenarios 7, 9 and 15 of the source material | |
 
 pub mod concurrent;
+pub mod executor;
 pub mod fast;
 pub mod futures;
 pub mod gather;
@@ -40,6 +42,7 @@ pub mod threadsafe;
 mod wake;
 
 pub use concurrent::{ConcurrentError, ConcurrentFuture};
+pub use executor::{FunctionPanicked, ShutDown, ThreadPoolExecutor, run_in_executor};
 pub use futures::{CallbackId, Future, FutureError};
 pub use gather::{
     AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
