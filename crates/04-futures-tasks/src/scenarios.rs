@@ -7,10 +7,14 @@
 
 mod chunked_response;
 mod count;
+mod notifier;
+mod race;
 mod socket_chain;
 
 pub use chunked_response::{CHUNKS, End, NAP, Received, chunked_response, delays, serve};
 pub use count::{concurrency_arithmetic, count};
+pub use notifier::notifier;
+pub use race::{INCREMENTS, WORKERS, lost_update, tasks_do_not_race, threads_race};
 pub use socket_chain::{RECV_MAX, SEND_AT, SENT, socket_chain};
 
 use std::fmt;
