@@ -1,4 +1,5 @@
-//! The stage 4 demo: scenarios 7, 9 and 15 with futures and tasks.
+//! The stage 4 demo: scenarios 7, 9 and 15 with futures and tasks; with
+//! `--threads`, scenarios 10 and 16, with threads.
 
 use std::process::ExitCode;
 
@@ -19,20 +20,28 @@ ten workers, ended by an acknowledgement behind the chunks or by a sleep),
 from the Stack Overflow question \"How does asyncio enable parallel IO
 waits?\" and the threads beside it.
 
+With --threads, runs scenario 10 instead (a handler hands notifications to
+a loop in a worker thread and returns at once) and scenario 16 (four threads
+count to four million and lose updates; four tasks do not).
+
 Options:
   --virtual    run on a virtual clock: no real waiting, exact times
+  --threads    run scenarios 10 and 16, on real threads
   --timeline   also draw scenario 7's chain and scenario 9's five tasks as
                timelines
   --help       print this help";
 
 fn main() -> ExitCode {
-    let known = ["--virtual", "--timeline"];
+    let known = ["--virtual", "--timeline", "--threads"];
     let options = match demo_options::parse(std::env::args().skip(1), &known, HELP) {
         Ok(options) => options,
         Err(exit) => return exit,
     };
     let out = Transcript::echoing();
     let (chain, counts) = (Timeline::new(), Timeline::new());
+    if options.contains(&"--threads") {
+        return report(scenarios::run_threads(&out));
+    }
     let outcome = if options.contains(&"--virtual") {
         out.say("Stage 4 on the virtual clock (times are exact, nothing waits)\n");
         scenarios::run_all(VirtualClock::new, &out, &chain, &counts)
@@ -48,6 +57,11 @@ fn main() -> ExitCode {
         out.say("Scenario 9's five tasks, drawn:");
         out.say(counts.render_text(60));
     }
+    report(outcome)
+}
+
+/// Success, or the error on standard error and a failure.
+fn report(outcome: Result<(), scenarios::ScenarioError>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

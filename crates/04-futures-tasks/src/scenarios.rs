@@ -1,9 +1,11 @@
 //! Scenarios 7 (a socket read, from the selector to the coroutine, step by
 //! step), 9 (concurrency arithmetic) and 15 (don't synchronise by timing),
-//! from the
-//! Stack Overflow question "How does asyncio enable parallel IO waits?" and
-//! the threads beside it, as functions the demo, the tests and the book all
-//! run. Each writes what it prints to a [`Transcript`].
+//! from the Stack Overflow question "How does asyncio enable parallel IO
+//! waits?" and the threads beside it; 10 (the notifier), from
+//! tryexceptpass's "Threaded Asynchronous Magic and How to Wield It"; and
+//! 16 (threads race, tasks don't), from Bruce Merry's PyCon ZA 2018 talk:
+//! functions the demo, the tests and the book all run. Each writes what it
+//! prints to a [`Transcript`].
 
 mod chunked_response;
 mod count;
@@ -68,6 +70,32 @@ pub fn run_all<C: Clock + 'static>(
     concurrency_arithmetic(&new_clock, out, counts)?;
     out.say("");
     chunked_response(&new_clock, out)?;
+    Ok(())
+}
+
+/// Scenarios 10 and 16, on real threads: the notifier, then the race,
+/// whose threads' count is whatever this machine's threads managed.
+pub fn run_threads(out: &Transcript) -> Result<(), ScenarioError> {
+    out.say("Scenario 10: a handler hands notifications to a loop in a worker thread");
+    notifier(out)?;
+    out.say("");
+    out.say("Scenario 16: threads race, tasks don't");
+    let expected = WORKERS as u64 * INCREMENTS;
+    let by_threads = threads_race(WORKERS, INCREMENTS);
+    out.say(format!(
+        "{WORKERS} threads, {INCREMENTS} increments each: counted {by_threads} ({} lost)",
+        expected - by_threads
+    ));
+    let by_tasks = tasks_do_not_race(
+        stage01_generator_loop::VirtualClock::new(),
+        WORKERS,
+        INCREMENTS,
+        1_000,
+    )?;
+    out.say(format!(
+        "{WORKERS} tasks,   {INCREMENTS} increments each: counted {by_tasks} ({} lost)",
+        expected - by_tasks
+    ));
     Ok(())
 }
 

@@ -3,3 +3,36 @@
 //! `tests/output/help.txt`), and a wrong option is refused.
 
 demo_support::demo_tests!("stage04-futures-tasks");
+
+/// `--threads` runs on real threads: the notifier's order is fixed, the
+/// tasks' count exact, and the threads' count whatever they managed, but
+/// never more than was added.
+#[test]
+fn the_threads_run_prints_the_notifiers_order_and_both_counts() {
+    let output = std::process::Command::new(DEMO)
+        .arg("--threads")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let expected = std::fs::read_to_string(committed("demo-threads.txt")).unwrap();
+    let expected: Vec<&str> = expected.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{text}");
+    for (line, want) in lines.iter().zip(&expected) {
+        if let Some(rest) = want.strip_prefix("4 threads, 1000000 increments each: counted ") {
+            assert!(
+                rest.starts_with('N'),
+                "the committed file leaves the count out"
+            );
+            let counted: u64 = line
+                .strip_prefix("4 threads, 1000000 increments each: counted ")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("not a count: {line}"));
+            assert!(counted <= 4_000_000, "{line}");
+        } else {
+            assert_eq!(line, want);
+        }
+    }
+}
