@@ -116,6 +116,36 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
     fn iterations(&self) -> u64 {
         self.run_state().iterations.get()
     }
+    /// asyncio's `set_debug`: report callbacks that run for longer than
+    /// `slow_callback_duration` (see [`debug`](crate::debug)), and whatever
+    /// later stages report in debug mode.
+    fn set_debug(&self, enabled: bool) {
+        self.run_state().debug.set(enabled);
+    }
+    /// asyncio's `get_debug`.
+    fn get_debug(&self) -> bool {
+        self.run_state().debug.get()
+    }
+    /// asyncio's `slow_callback_duration`, in seconds.
+    fn slow_callback_duration(&self) -> f64 {
+        to_seconds(self.run_state().slow_callback_duration.get())
+    }
+    /// Set `slow_callback_duration`: `NotANumber` for NaN; less than zero
+    /// means zero (every callback is reported).
+    fn set_slow_callback_duration(&self, duration: impl Delay) -> Result<(), LoopError> {
+        let nanos = duration.to_nanos().ok_or(LoopError::NotANumber)?;
+        self.run_state().slow_callback_duration.set(nanos.max(0));
+        Ok(())
+    }
+    /// In debug mode, say what the running callback is, for the report if
+    /// it turns out slow (a task's step names its task, as asyncio's
+    /// `_format_handle` does); `describe` is called only in debug mode.
+    fn describe_running(&self, describe: impl FnOnce() -> String) {
+        let state = self.run_state();
+        if state.debug.get() {
+            *state.running_label.borrow_mut() = Some(describe());
+        }
+    }
     /// Add a mark to the loop's timeline, if it records one. The mark, and
     /// the time it is stamped with, are made only then: a loop without a
     /// timeline does nothing for it.

@@ -232,7 +232,14 @@ impl<P: Poller> EventLoop<P> {
             let Some(handle) = inner.ready.borrow_mut().pop_front() else {
                 break; // the loop was closed by a callback
             };
-            if !handle.cancelled() {
+            if handle.cancelled() {
+                continue;
+            }
+            if inner.state.debug.get() {
+                let started = self.now();
+                handle.run(self);
+                self.report_if_slow(&handle, self.now() - started);
+            } else {
                 handle.run(self);
             }
         }

@@ -17,12 +17,14 @@
 //! | [`error`] | what can go wrong | the loop's `RuntimeError`s |
 //! | [`abstract_loop`] | what every loop offers | `AbstractEventLoop`, `TimerHandle` |
 //! | [`event_loop`] | the callback loop | `BaseEventLoop`, `_run_once` |
+//! | [`debug`] | reporting a callback that held the loop too long | debug mode, `slow_callback_duration` |
 //! | [`running`] | the loop running in this thread | `get_running_loop` |
 //! | [`driver`] | coroutines on the callback loop | `Task.__step` |
 //! | [`scenarios`] | scenarios 4 and 9 | |
 //! | [`fast`] | a schedule for a million timers (chapter 2, "Making it fast") | |
 
 pub mod abstract_loop;
+pub mod debug;
 pub mod driver;
 pub mod error;
 pub mod event_loop;

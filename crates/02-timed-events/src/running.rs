@@ -13,6 +13,7 @@ use std::marker::PhantomData;
 
 use demo_support::{Mark, Timeline};
 
+use crate::debug::{SLOW_CALLBACK_DURATION, debug_from_env};
 use crate::error::LoopError;
 use crate::seconds::Nanos;
 
@@ -55,7 +56,7 @@ fn set_running_loop<L: 'static>(event_loop: Option<L>) {
 /// the timeline it records, if any. The textbook loop and the fast one each
 /// keep one, run through it, and answer `stop`, `is_running`, `is_closed`,
 /// `iterations` and `record` from it (the trait's provided methods).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RunState {
     /// Set by `stop`: finish this iteration, then return; do not wait.
     pub(crate) stopping: Cell<bool>,
@@ -63,6 +64,28 @@ pub struct RunState {
     pub(crate) closed: Cell<bool>,
     pub(crate) iterations: Cell<u64>,
     pub(crate) timeline: RefCell<Option<Timeline>>,
+    /// asyncio's `_debug`: time every callback (see `debug`).
+    pub(crate) debug: Cell<bool>,
+    /// asyncio's `slow_callback_duration`.
+    pub(crate) slow_callback_duration: Cell<Nanos>,
+    /// What the running callback said it is, for a report that it was slow.
+    pub(crate) running_label: RefCell<Option<String>>,
+}
+
+impl Default for RunState {
+    /// A loop that has not run, in debug mode if the environment says so.
+    fn default() -> Self {
+        Self {
+            stopping: Cell::default(),
+            running: Cell::default(),
+            closed: Cell::default(),
+            iterations: Cell::default(),
+            timeline: RefCell::default(),
+            debug: Cell::new(debug_from_env()),
+            slow_callback_duration: Cell::new(SLOW_CALLBACK_DURATION),
+            running_label: RefCell::default(),
+        }
+    }
 }
 
 impl RunState {

@@ -1,5 +1,5 @@
-//! The stage 4 demo: scenarios 7, 9 and 15 with futures and tasks; with
-//! `--threads`, scenarios 10 and 16, with threads.
+//! The stage 4 demo: scenarios 7, 9, 15 and 11 with futures and tasks;
+//! with `--threads`, scenarios 10, 11 and 16, with threads.
 
 use std::process::ExitCode;
 
@@ -18,11 +18,13 @@ by step, each line with the loop's iteration), scenario 9 (five count()
 gathered, then one after another) and scenario 15 (a chunked response from
 ten workers, ended by an acknowledgement behind the chunks or by a sleep),
 from the Stack Overflow question \"How does asyncio enable parallel IO
-waits?\" and the threads beside it.
+waits?\" and the threads beside it; then scenario 11 (a task calls a
+blocking function, and debug mode reports it).
 
 With --threads, runs scenario 10 instead (a handler hands notifications to
-a loop in a worker thread and returns at once) and scenario 16 (four threads
-count to four million and lose updates; four tasks do not).
+a loop in a worker thread and returns at once), scenario 11 with the
+blocking function in the loop's pool, and scenario 16 (four threads count
+to four million and lose updates; four tasks do not).
 
 Options:
   --virtual    run on a virtual clock: no real waiting, exact times

@@ -7,12 +7,14 @@
 //! functions the demo, the tests and the book all run. Each writes what it
 //! prints to a [`Transcript`].
 
+mod blocking;
 mod chunked_response;
 mod count;
 mod notifier;
 mod race;
 mod socket_chain;
 
+pub use blocking::{BLOCKS_FOR, blocking_in_a_task, blocking_in_the_pool};
 pub use chunked_response::{CHUNKS, End, NAP, Received, chunked_response, delays, serve};
 pub use count::{concurrency_arithmetic, count};
 pub use notifier::notifier;
@@ -59,7 +61,7 @@ pub enum ScenarioError {
 
 /// Every scenario in turn, each on a fresh clock from `new_clock`; scenario
 /// 7's chain recorded on `chain`, scenario 9's five tasks on `counts`.
-pub fn run_all<C: Clock + 'static>(
+pub fn run_all<C: Clock + Clone + 'static>(
     new_clock: impl Fn() -> C,
     out: &Transcript,
     chain: &Timeline,
@@ -70,6 +72,9 @@ pub fn run_all<C: Clock + 'static>(
     concurrency_arithmetic(&new_clock, out, counts)?;
     out.say("");
     chunked_response(&new_clock, out)?;
+    out.say("");
+    out.say("Scenario 11: a task calls a blocking function (debug mode on)");
+    blocking_in_a_task(new_clock(), out)?;
     Ok(())
 }
 
@@ -78,6 +83,9 @@ pub fn run_all<C: Clock + 'static>(
 pub fn run_threads(out: &Transcript) -> Result<(), ScenarioError> {
     out.say("Scenario 10: a handler hands notifications to a loop in a worker thread");
     notifier(out)?;
+    out.say("");
+    out.say("Scenario 11: the same blocking function, in the loop's pool (debug mode on)");
+    blocking_in_the_pool(out)?;
     out.say("");
     out.say("Scenario 16: threads race, tasks don't");
     let expected = WORKERS as u64 * INCREMENTS;

@@ -195,6 +195,7 @@ impl<T: 'static> Step for TaskInner<T> {
         event_loop.record(|| Mark::Resumed {
             task: self.name.borrow().clone(),
         });
+        event_loop.describe_running(|| self.info().to_string());
         let previous = CURRENT.replace(Some(Rc::clone(&self) as Rc<dyn Step>));
         let mut cx = Context::from_waker(&self.waker);
         let polled = catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(&mut cx)));
@@ -240,6 +241,17 @@ impl<T: 'static> Step for TaskInner<T> {
             let abandoned = coroutine.take();
             drop((coroutine, abandoned));
         }
+    }
+}
+
+/// How debug mode names a task: `<Task name=Task-1 created at src/x.rs:12>`.
+impl fmt::Display for TaskInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<Task name={} created at {}>",
+            self.name, self.created_at
+        )
     }
 }
 

@@ -129,6 +129,7 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
         event_loop.record(|| Mark::Resumed {
             task: shared.name(),
         });
+        event_loop.describe_running(|| self.info().to_string());
         let previous = CURRENT.replace(Some((key, shared.id)));
         let waker = waker(key);
         let mut cx = Context::from_waker(&waker);
