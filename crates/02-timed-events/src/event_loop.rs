@@ -270,8 +270,10 @@ impl<P: Poller> EventLoop<P> {
         for handle in pending.iter().chain(&watched) {
             handle.cancel();
         }
-        drop(inner.exception_handler.take());
+        // The attachments first: what they drop may report to the exception
+        // handler (stage 4: a task destroyed while pending).
         drop(inner.attachments.take());
+        drop(inner.exception_handler.take());
     }
     // ANCHOR_END: shut_down
 

@@ -11,12 +11,13 @@ use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
 use std::future::IntoFuture;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use demo_support::{EventKind, Mark};
-use stage02_timed_events::{AbstractEventLoop, get_running_loop};
+use stage02_timed_events::{AbstractEventLoop, CallbackPanic, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
 /// The timeline row on which each future that is done is marked.
@@ -73,6 +74,11 @@ struct State<T> {
     added: Cell<u64>,
     /// The future a task is: only the task's coroutine finishes it.
     of_task: bool,
+    /// Where it was made (for a task's, where `create_task` was called).
+    created_at: &'static Location<'static>,
+    /// Whether anyone asked for its outcome: an exception nobody asked for
+    /// is reported when the future goes (see `Drop for State`).
+    retrieved: Cell<bool>,
 }
 
 /// What runs when the future is done.
@@ -87,16 +93,20 @@ enum DoneCallback<T> {
 
 impl<T: 'static> Future<T> {
     /// asyncio's `loop.create_future()`: a pending future of `event_loop`.
+    #[track_caller]
     pub fn new(event_loop: &SelectorEventLoop) -> Self {
-        Self::with_owner(event_loop, false)
+        Self::with_owner(event_loop, false, Location::caller())
     }
 
     /// The future a task is. Its `set_result`, `set_exception` and `cancel`
     /// refuse: its outcome is its coroutine's (asyncio's `Task` raises
     /// "Task does not support set_result operation"; stage 5 cancels a
     /// task through its coroutine).
-    pub(crate) fn for_task(event_loop: &SelectorEventLoop) -> Self {
-        Self::with_owner(event_loop, true)
+    pub(crate) fn for_task(
+        event_loop: &SelectorEventLoop,
+        created_at: &'static Location<'static>,
+    ) -> Self {
+        Self::with_owner(event_loop, true, created_at)
     }
 
     /// The future of a task that is done already, made only when asked
@@ -105,19 +115,26 @@ impl<T: 'static> Future<T> {
     pub(crate) fn for_finished_task(
         event_loop: &SelectorEventLoop,
         outcome: Result<T, FutureError>,
+        created_at: &'static Location<'static>,
     ) -> Self {
-        let future = Self::with_owner(event_loop, true);
+        let future = Self::with_owner(event_loop, true, created_at);
         *future.state.outcome.borrow_mut() = Some(outcome);
         future
     }
 
-    fn with_owner(event_loop: &SelectorEventLoop, of_task: bool) -> Self {
+    fn with_owner(
+        event_loop: &SelectorEventLoop,
+        of_task: bool,
+        created_at: &'static Location<'static>,
+    ) -> Self {
         let state = State {
             event_loop: event_loop.clone(),
             outcome: RefCell::new(None),
             callbacks: RefCell::new(Vec::new()),
             added: Cell::new(0),
             of_task,
+            created_at,
+            retrieved: Cell::new(false),
         };
         Self {
             state: Rc::new(state),
@@ -253,11 +270,18 @@ impl<T: 'static> Future<T> {
     /// no `Clone` (`run_until_complete`); a later `result()` says it was
     /// taken. `InvalidState` while pending.
     pub(crate) fn take_result(&self) -> Result<T, FutureError> {
+        self.state.retrieved.set(true);
         let taken = Err(FutureError::InvalidState("the result was taken"));
         match self.state.outcome.borrow_mut().as_mut() {
             Some(outcome) => std::mem::replace(outcome, taken),
             None => Err(FutureError::InvalidState("the result is not set yet")),
         }
+    }
+
+    /// Count the outcome as retrieved (a fast task read it before it made
+    /// its future).
+    pub(crate) fn mark_retrieved(&self) {
+        self.state.retrieved.set(true);
     }
 
     /// Replace the waker of the callback `id` with `waker`, if it is still
@@ -276,6 +300,7 @@ impl<T: Clone + 'static> Future<T> {
     /// asyncio's `result()`: the result; the exception, or `Cancelled`, if
     /// it ended so; `InvalidState` while it is pending.
     pub fn result(&self) -> Result<T, FutureError> {
+        self.state.retrieved.set(true);
         let outcome = self.state.outcome.borrow();
         let outcome = outcome.as_ref();
         outcome
@@ -292,6 +317,39 @@ impl<T: Clone + 'static> Future<T> {
             Err(FutureError::Exception(error)) => Ok(Some(error)),
             Err(other) => Err(other),
         }
+    }
+}
+
+// ANCHOR: never_retrieved
+/// asyncio's `Future.__del__`: a future that ends with an exception nobody
+/// asked for (`result`, `exception`, an `await`) says so when it goes, to
+/// its loop's exception handler, "Task exception was never retrieved".
+/// Otherwise the error would vanish without a trace.
+impl<T> Drop for State<T> {
+    fn drop(&mut self) {
+        let Some(Err(FutureError::Exception(error))) = self.outcome.get_mut() else {
+            return;
+        };
+        if self.retrieved.get() {
+            return;
+        }
+        let kind = if self.of_task { "Task" } else { "Future" };
+        let report = never_retrieved(kind, self.created_at, error.as_ref());
+        self.event_loop.call_exception_handler(&report);
+    }
+}
+// ANCHOR_END: never_retrieved
+
+/// The report of a `kind` ("Task" or "Future") made at `created_at` that
+/// ended with `error`, which nobody retrieved.
+pub(crate) fn never_retrieved(
+    kind: &str,
+    created_at: &'static Location<'static>,
+    error: &dyn Error,
+) -> CallbackPanic {
+    CallbackPanic {
+        handle: format!("<{kind} finished created at {created_at}>"),
+        message: format!("{kind} exception was never retrieved: {error}"),
     }
 }
 

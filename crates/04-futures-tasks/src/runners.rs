@@ -10,11 +10,11 @@ use std::fmt;
 use std::future::IntoFuture;
 
 use stage01_generator_loop::Clock;
-use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
+use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Future, FutureError};
-use crate::{Task, all_tasks, create_task, take_result};
+use crate::{Task, create_task, take_result};
 
 /// Why `run_until_complete` has no value to give.
 #[derive(Debug)]
@@ -96,10 +96,10 @@ impl<T: Clone + 'static> IntoTask for crate::tasks::Task<T> {
 
 // ANCHOR: run
 /// `asyncio.run(main())`: a new loop on `clock` (waiting in `poll(2)`), the
-/// coroutine `main` makes run to completion on it, then every task still
-/// pending reported to the loop's exception handler as asyncio reports it
-/// ("Task was destroyed but it is pending!"), and the loop closed, which
-/// drops them. (asyncio.run cancels them first; cancellation is stage 5's.)
+/// coroutine `main` makes run to completion on it, then the loop closed,
+/// which drops every task still pending and reports each to the loop's
+/// exception handler as asyncio reports it ("Task was destroyed but it is
+/// pending!"). (asyncio.run cancels them first; cancellation is stage 5's.)
 pub fn run<C: IntoTask>(
     clock: impl Clock + 'static,
     main: impl FnOnce(&SelectorEventLoop) -> C,
@@ -108,15 +108,6 @@ pub fn run<C: IntoTask>(
     let event_loop = SelectorEventLoop::with_selector(clock, selector)
         .map_err(|error| RunError::Loop(LoopError::Poll(std::io::Error::other(error))))?;
     let outcome = run_until_complete(&event_loop, main(&event_loop));
-    for task in all_tasks(&event_loop) {
-        event_loop.call_exception_handler(&CallbackPanic {
-            handle: format!(
-                "<Task pending name={} created at {}>",
-                task.name, task.created_at
-            ),
-            message: "Task was destroyed but it is pending!".to_string(),
-        });
-    }
     event_loop.close().map_err(RunError::Loop)?;
     outcome
 }

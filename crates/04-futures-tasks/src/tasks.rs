@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 
 use demo_support::Mark;
 use stage01_generator_loop::guessing_loop::panic_message;
-use stage02_timed_events::{AbstractEventLoop, LoopError};
+use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
@@ -77,6 +77,8 @@ pub(crate) struct TaskSet {
     tasks: RefCell<BTreeMap<TaskId, Rc<dyn Step>>>,
     /// The loop's remote, once its wakers can find the loop on its thread.
     registered: RefCell<Option<Remote<SelectorEventLoop>>>,
+    /// The loop (a reference, not its owner), to report to when it closes.
+    event_loop: RefCell<Option<SelectorEventLoop>>,
 }
 
 impl TaskSet {
@@ -86,6 +88,7 @@ impl TaskSet {
         if registered.is_none() {
             wake::register_loop(remote, event_loop);
             *registered = Some(remote.clone());
+            *self.event_loop.borrow_mut() = Some(event_loop.clone());
         }
     }
 }
@@ -108,11 +111,30 @@ impl Drop for TaskSet {
             wake::forget_loop(&remote);
         }
         let tasks = self.tasks.take();
+        let event_loop = self.event_loop.take();
         for task in tasks.values() {
+            if let Some(event_loop) = &event_loop {
+                report_destroyed_pending(event_loop, &task.info());
+            }
             task.abandon();
         }
     }
 }
+
+// ANCHOR: destroyed_pending
+/// asyncio's `Task.__del__` of a task still pending: "Task was destroyed but
+/// it is pending!", to the loop's exception handler, as the loop closes
+/// and drops the task's coroutine.
+pub(crate) fn report_destroyed_pending(event_loop: &SelectorEventLoop, task: &TaskInfo) {
+    event_loop.call_exception_handler(&CallbackPanic {
+        handle: format!(
+            "<Task pending name={} created at {}>",
+            task.name, task.created_at
+        ),
+        message: "Task was destroyed but it is pending!".to_string(),
+    });
+}
+// ANCHOR_END: destroyed_pending
 
 /// What `current_task` and `all_tasks` tell about a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +177,7 @@ where
         id,
         name: RefCell::new(id.default_name()),
         created_at: Location::caller(),
-        future: Future::for_task(event_loop),
+        future: Future::for_task(event_loop, Location::caller()),
         coroutine: RefCell::new(Some(Box::pin(coroutine))),
         waker: futures_task::waker(Arc::clone(&wake)),
         wake,

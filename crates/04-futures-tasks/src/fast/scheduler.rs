@@ -26,7 +26,7 @@ use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, Select
 
 use super::key::{LoopKey, SLOTS, TaskKey, tag_of};
 use super::remotes;
-use crate::tasks::{TaskId, TaskInfo};
+use crate::tasks::{TaskId, TaskInfo, report_destroyed_pending};
 
 /// A fast task whatever its coroutine, as its loop steps it.
 pub(crate) trait Step {
@@ -273,9 +273,13 @@ impl Drop for Scheduler {
         let queued = self.run_queue.take();
         self.batches.take();
         let tasks = self.slots.take();
+        let event_loop = self.event_loop.take();
         for task in tasks.iter().flatten() {
+            if let Some(event_loop) = &event_loop {
+                report_destroyed_pending(event_loop, &task.info());
+            }
             task.abandon();
         }
-        drop((queued, tasks, self.drain.take(), self.event_loop.take()));
+        drop((queued, tasks, self.drain.take(), event_loop));
     }
 }

@@ -27,7 +27,9 @@ use stage03_read_readiness::SelectorEventLoop;
 use super::key::TaskKey;
 use super::scheduler::{self, Scheduler, Step};
 use super::waker::waker;
-use crate::futures::{Awaiting, CallbackId, Future, FutureError, future_done_mark};
+use crate::futures::{
+    Awaiting, CallbackId, Future, FutureError, future_done_mark, never_retrieved,
+};
 use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
 
 // ANCHOR: task
@@ -58,6 +60,8 @@ struct Shared<T> {
     outcome: RefCell<Option<Result<T, FutureError>>>,
     /// The future the task is, made when first asked for.
     future: OnceCell<Future<T>>,
+    /// Whether anyone read `outcome` (see `Drop for Shared`).
+    retrieved: Cell<bool>,
 }
 // ANCHOR_END: task
 
@@ -105,6 +109,7 @@ where
             event_loop: event_loop.clone(),
             outcome: RefCell::new(None),
             future: OnceCell::new(),
+            retrieved: Cell::new(false),
         },
         coroutine: RefCell::new(Some(coroutine)),
     });
@@ -204,9 +209,31 @@ impl<T: 'static> Shared<T> {
     /// done with the outcome kept so far.
     fn future(&self) -> &Future<T> {
         self.future.get_or_init(|| match self.outcome.take() {
-            Some(outcome) => Future::for_finished_task(&self.event_loop, outcome),
-            None => Future::for_task(&self.event_loop),
+            Some(outcome) => {
+                let future = Future::for_finished_task(&self.event_loop, outcome, self.created_at);
+                if self.retrieved.get() {
+                    // What was read from here counts as read from there.
+                    future.mark_retrieved();
+                }
+                future
+            }
+            None => Future::for_task(&self.event_loop, self.created_at),
         })
+    }
+}
+
+/// A task that ended with an exception, kept here because nobody waited
+/// for it, says so when it goes if nobody read it since, as the textbook
+/// task's future does.
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        let Some(Err(FutureError::Exception(error))) = self.outcome.get_mut() else {
+            return;
+        };
+        if !self.retrieved.get() {
+            let report = never_retrieved("Task", self.created_at, error.as_ref());
+            self.event_loop.call_exception_handler(&report);
+        }
     }
 }
 
@@ -259,6 +286,7 @@ impl<T: 'static> Task<T> {
 impl<T: Clone + 'static> Task<T> {
     /// asyncio's `Task.result()`: as a future's.
     pub fn result(&self) -> Result<T, FutureError> {
+        self.inner.shared().retrieved.set(true);
         let kept = self.inner.shared().outcome.borrow().clone();
         kept.unwrap_or_else(|| self.as_future().result())
     }
@@ -281,7 +309,9 @@ impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
             return Poll::Ready(Err(FutureError::InvalidState("a task cannot await itself")));
         }
         if this.future.is_none() {
-            if let Some(outcome) = this.task.inner.shared().outcome.borrow().clone() {
+            let shared = this.task.inner.shared();
+            if let Some(outcome) = shared.outcome.borrow().clone() {
+                shared.retrieved.set(true);
                 return Poll::Ready(outcome);
             }
         }
@@ -349,6 +379,7 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
 /// The outcome of `task`, done, moved out (for `run_until_complete`).
 #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the crate's only with `fast`
 pub(crate) fn take_result<T: 'static>(task: &Task<T>) -> Result<T, FutureError> {
+    task.inner.shared().retrieved.set(true);
     let mut kept = task.inner.shared().outcome.borrow_mut();
     match kept.as_mut() {
         // Still done, as the textbook's: a later `result()` says so.

@@ -15,7 +15,7 @@
 //! worker making the chunks one after another would need no numbers, but
 //! would take the sum of the work times instead of the longest.)
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
@@ -151,6 +151,9 @@ pub struct Received {
     pub body: String,
     /// The loop's time at "End", in seconds.
     pub ended_at: f64,
+    /// Workers still at work when the loop closed, each reported "Task was
+    /// destroyed but it is pending!".
+    pub left_pending: usize,
 }
 
 // ANCHOR: serve
@@ -158,6 +161,18 @@ pub struct Received {
 /// that takes `delays[n - 1]` seconds, the end as `end` says.
 pub fn serve(clock: impl Clock + 'static, delays: &[f64], end: End) -> Result<Received, RunError> {
     let event_loop = new_loop(clock)?;
+    let left_pending = Rc::new(Cell::new(0));
+    let count = Rc::clone(&left_pending);
+    event_loop.set_exception_handler(move |_, report| {
+        if report.message == "Task was destroyed but it is pending!" {
+            count.set(count.get() + 1);
+        } else {
+            eprintln!(
+                "Exception in callback {}: {}",
+                report.handle, report.message
+            );
+        }
+    });
     let response = Response::default();
     let handler = handle(event_loop.clone(), delays.to_vec(), end, response.clone());
     let ended_at = run_until_complete(&event_loop, handler)?.map_err(RunError::Loop)?;
@@ -165,7 +180,11 @@ pub fn serve(clock: impl Clock + 'static, delays: &[f64], end: End) -> Result<Re
     // work go with the loop, and their chunks never reach the client.
     event_loop.close().map_err(RunError::Loop)?;
     let body = response.0.take();
-    Ok(Received { body, ended_at })
+    Ok(Received {
+        body,
+        ended_at,
+        left_pending: left_pending.get(),
+    })
 }
 // ANCHOR_END: serve
 
@@ -191,8 +210,12 @@ pub fn chunked_response<C: Clock + 'static>(
     for end in [End::AfterAcknowledgement, End::AfterSleeping(NAP)] {
         for (speed, delays) in &workers {
             let received = serve(new_clock(), delays, end)?;
+            let left = match received.left_pending {
+                0 => String::new(),
+                n => format!(", {n} left pending"),
+            };
             out.say(format!(
-                "  {:<37} {:<20} ended at {:.3} s",
+                "  {:<37} {:<20} ended at {:.3} s{left}",
                 format!("{end}, {speed}:"),
                 received.body,
                 received.ended_at
