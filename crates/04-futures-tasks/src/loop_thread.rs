@@ -5,6 +5,18 @@
 //! A Rust loop is not `Send`, so it cannot be made here and moved there: the
 //! thread makes it, and sends back its [`Remote`], which is all the other
 //! threads need (`call_soon_threadsafe`, `run_coroutine_threadsafe`).
+//! asyncio's debug mode catches a loop touched from the wrong thread when
+//! it happens; here it does not compile:
+//!
+//! ```compile_fail,E0277
+//! # use stage01_generator_loop::VirtualClock;
+//! # use stage02_timed_events::AbstractEventLoop;
+//! # use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
+//! let event_loop =
+//!     SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new()).unwrap();
+//! // error[E0277]: `Rc<..>` cannot be sent between threads safely
+//! std::thread::spawn(move || event_loop.stop());
+//! ```
 
 use std::io;
 use std::sync::mpsc;
