@@ -20,6 +20,8 @@ use demo_support::{EventKind, Mark};
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
+use crate::monitor;
+
 /// The timeline row on which each future that is done is marked.
 pub const FUTURES_ROW: &str = "(futures)";
 
@@ -362,6 +364,8 @@ pub struct Awaiting<T> {
     future: Future<T>,
     /// The done-callback that holds the waker, once there is one.
     waiting: Option<CallbackId>,
+    /// Where it was awaited, for the task table.
+    at: &'static Location<'static>,
 }
 
 impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
@@ -391,6 +395,7 @@ impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
                 self.waiting = Some(id);
             }
         }
+        monitor::note("future", self.at);
         Poll::Pending
     }
 }
@@ -399,10 +404,12 @@ impl<T: Clone + 'static> IntoFuture for Future<T> {
     type Output = Result<T, FutureError>;
     type IntoFuture = Awaiting<T>;
 
+    #[track_caller]
     fn into_future(self) -> Awaiting<T> {
         Awaiting {
             future: self,
             waiting: None,
+            at: Location::caller(),
         }
     }
 }

@@ -21,6 +21,7 @@
 //! | [`executor`] | blocking functions on a pool of threads | `ThreadPoolExecutor`, `run_in_executor` |
 //! | [`threadsafe`] | a coroutine handed to a loop from another thread | `run_coroutine_threadsafe` |
 //! | [`loop_thread`] | a loop running for ever in a worker thread | `Thread(target=loop.run_forever)` |
+//! | [`monitor`] | what every task awaits, and where | aiomonitor's `ps` and `where` |
 //! | [`runners`] | running a coroutine to completion | `run_until_complete`, `asyncio.run` |
 //! | [`fast`] | making it fast: the same tasks in one allocation each | |
 //! | [`scenarios`] | scenarios 7, 9 and 15 of the source material | |
@@ -32,6 +33,7 @@ pub mod futures;
 pub mod gather;
 pub mod locks;
 pub mod loop_thread;
+pub mod monitor;
 pub mod queues;
 pub mod runners;
 pub mod scenarios;
@@ -53,6 +55,7 @@ pub use locks::{
     Semaphore, SemaphoreGuard,
 };
 pub use loop_thread::LoopThread;
+pub use monitor::{Suspension, TaskRow, TaskState};
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
@@ -68,4 +71,4 @@ use fast as chosen;
 use tasks as chosen;
 
 pub(crate) use chosen::take_result;
-pub use chosen::{Task, all_tasks, create_task, current_task};
+pub use chosen::{Task, all_tasks, create_task, current_task, task_table};

@@ -10,6 +10,7 @@
 mod blocking;
 mod chunked_response;
 mod count;
+mod inspect;
 mod notifier;
 mod race;
 mod socket_chain;
@@ -17,6 +18,7 @@ mod socket_chain;
 pub use blocking::{BLOCKS_FOR, blocking_in_a_task, blocking_in_the_pool};
 pub use chunked_response::{CHUNKS, End, NAP, Received, chunked_response, delays, serve};
 pub use count::{concurrency_arithmetic, count};
+pub use inspect::where_tasks_wait;
 pub use notifier::notifier;
 pub use race::{INCREMENTS, WORKERS, lost_update, tasks_do_not_race, threads_race};
 pub use socket_chain::{RECV_MAX, SEND_AT, SENT, socket_chain};
@@ -75,6 +77,9 @@ pub fn run_all<C: Clock + Clone + 'static>(
     out.say("");
     out.say("Scenario 11: a task calls a blocking function (debug mode on)");
     blocking_in_a_task(new_clock(), out)?;
+    out.say("");
+    out.say("Scenario 14: what every task awaits, and where");
+    where_tasks_wait(new_clock(), out)?;
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 //! that `call_later` finishes, and the timer is cancelled if the sleeper
 //! stops waiting first.
 
+use std::future::IntoFuture;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -14,6 +16,7 @@ use stage02_timed_events::{AbstractEventLoop, TimerHandle, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
 use crate::futures::Future;
+use crate::monitor::{self, Noted};
 
 // ANCHOR: sleep
 /// asyncio's `await sleep(delay, result)`: wait `delay` (float seconds or a
@@ -23,12 +26,26 @@ use crate::futures::Future;
 /// # Panics
 /// For a delay of NaN seconds, or outside a running loop: in a task, the
 /// task ends with that panic as its exception.
-pub async fn sleep<T>(delay: impl Delay, result: T) -> T {
+#[track_caller]
+pub fn sleep<T>(delay: impl Delay, result: T) -> impl std::future::Future<Output = T> {
+    // Where the sleep was called, for the task table: the call, since an
+    // `async fn` cannot say where it was called from.
+    let at = Location::caller();
+    sleep_noted(delay, result, at)
+}
+
+async fn sleep_noted<T>(delay: impl Delay, result: T, at: &'static Location<'static>) -> T {
     let nanos = delay
         .to_nanos()
         .expect("sleep(NaN): a delay of NaN seconds means nothing");
     if nanos <= 0 {
-        yield_now().await;
+        let awaiting = "sleep";
+        Noted {
+            inner: yield_now(),
+            awaiting,
+            at,
+        }
+        .await;
         return result;
     }
     let event_loop =
@@ -43,7 +60,13 @@ pub async fn sleep<T>(delay: impl Delay, result: T) -> T {
     // As asyncio's `finally: h.cancel()`: a sleeper dropped early (stage 5
     // cancels so) takes its timer with it.
     let _cancel = CancelOnDrop(timer);
-    let _ = future.await;
+    let awaiting = "sleep";
+    let _ = Noted {
+        inner: future.into_future(),
+        awaiting,
+        at,
+    }
+    .await;
     result
 }
 // ANCHOR_END: sleep
@@ -61,13 +84,19 @@ impl<H: TimerHandle> Drop for CancelOnDrop<H> {
 /// asyncio's `__sleep0`, a bare `yield`: answer `Pending` once, having woken
 /// the task first, so that its next step is queued behind everything already
 /// ready. The loop runs one iteration in between.
+#[track_caller]
 pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
+    YieldNow {
+        yielded: false,
+        at: Location::caller(),
+    }
 }
 
 /// The future of [`yield_now`].
 pub struct YieldNow {
     yielded: bool,
+    /// Where it was called, for the task table.
+    at: &'static Location<'static>,
 }
 
 impl std::future::Future for YieldNow {
@@ -79,6 +108,7 @@ impl std::future::Future for YieldNow {
         }
         self.yielded = true;
         cx.waker().wake_by_ref();
+        monitor::note("yield", self.at);
         Poll::Pending
     }
 }

@@ -7,7 +7,7 @@
 //! `__wakeup`). A task is itself a future: when its coroutine returns, the
 //! task is done, with the coroutine's value as its result.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::fmt;
@@ -25,6 +25,7 @@ use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
+use crate::monitor::{self, Suspension, TaskRow, TaskState};
 use crate::wake::{self, Wake};
 
 /// A task's number: unique in the process, so that a waker can never step
@@ -66,6 +67,8 @@ struct TaskInner<T> {
     wake: Arc<Wake>,
     /// A waker made once from `wake`, handed to every poll.
     waker: Waker,
+    /// What it awaited when it last answered `Pending` (the task table).
+    suspended: Cell<Option<Suspension>>,
 }
 // ANCHOR_END: task
 
@@ -98,6 +101,8 @@ trait Step {
     fn step(self: Rc<Self>, event_loop: &SelectorEventLoop);
     fn id(&self) -> TaskId;
     fn info(&self) -> TaskInfo;
+    /// What it awaited when it last answered `Pending`.
+    fn suspended(&self) -> Option<Suspension>;
     /// The loop closed with the task pending: drop its coroutine, and all
     /// the coroutine holds, even if someone still holds the task.
     fn abandon(&self);
@@ -181,6 +186,7 @@ where
         coroutine: RefCell::new(Some(Box::pin(coroutine))),
         waker: futures_task::waker(Arc::clone(&wake)),
         wake,
+        suspended: Cell::new(None),
     });
     tasks
         .tasks
@@ -220,10 +226,11 @@ impl<T: 'static> Step for TaskInner<T> {
         event_loop.describe_running(|| self.info().to_string());
         let previous = CURRENT.replace(Some(Rc::clone(&self) as Rc<dyn Step>));
         let mut cx = Context::from_waker(&self.waker);
+        monitor::begin_step();
         let polled = catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(&mut cx)));
         CURRENT.set(previous);
         let outcome = match polled {
-            Ok(Poll::Pending) => return,
+            Ok(Poll::Pending) => return self.suspended.set(monitor::end_step()),
             Ok(Poll::Ready(value)) => Ok(value),
             Err(payload) => Err(FutureError::Exception(Rc::new(TaskPanicked {
                 task: self.name.borrow().clone(),
@@ -254,6 +261,10 @@ impl<T: 'static> Step for TaskInner<T> {
             name: self.name.borrow().clone(),
             created_at: self.created_at,
         }
+    }
+
+    fn suspended(&self) -> Option<Suspension> {
+        self.suspended.get()
     }
 
     fn abandon(&self) {
@@ -352,6 +363,7 @@ impl<T: Clone + 'static> Task<T> {
 pub struct AwaitingTask<T> {
     id: TaskId,
     future: Awaiting<T>,
+    at: &'static Location<'static>,
 }
 
 impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
@@ -361,7 +373,11 @@ impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
         if current_task_id() == Some(self.id) {
             return Poll::Ready(Err(FutureError::InvalidState("a task cannot await itself")));
         }
-        Pin::new(&mut self.future).poll(cx)
+        let polled = Pin::new(&mut self.future).poll(cx);
+        if polled.is_pending() {
+            monitor::note("task", self.at);
+        }
+        polled
     }
 }
 
@@ -369,10 +385,12 @@ impl<T: Clone + 'static> IntoFuture for Task<T> {
     type Output = Result<T, FutureError>;
     type IntoFuture = AwaitingTask<T>;
 
+    #[track_caller]
     fn into_future(self) -> AwaitingTask<T> {
         AwaitingTask {
             id: self.inner.id,
             future: self.inner.future.clone().into_future(),
+            at: Location::caller(),
         }
     }
 }
@@ -412,6 +430,33 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
     let tasks = tasks.tasks.borrow();
     tasks.values().map(|task| task.info()).collect()
 }
+
+// ANCHOR: task_table
+/// The task table: every task of `event_loop` not yet done, in the order
+/// they were created, each with what it awaits and where (aiomonitor's
+/// `ps` and `where`).
+pub fn task_table(event_loop: &SelectorEventLoop) -> Vec<TaskRow> {
+    let Ok(tasks) = event_loop.attachment::<TaskSet>() else {
+        return Vec::new();
+    };
+    let running = current_task_id();
+    let tasks = tasks.tasks.borrow();
+    let row = |task: &Rc<dyn Step>| {
+        let (state, suspended) = if Some(task.id()) == running {
+            (TaskState::Running, None)
+        } else {
+            (TaskState::Pending, task.suspended())
+        };
+        let task = task.info();
+        TaskRow {
+            task,
+            state,
+            suspended,
+        }
+    };
+    tasks.values().map(row).collect()
+}
+// ANCHOR_END: task_table
 
 /// The outcome of `task`, done, without requiring its result to be `Clone`:
 /// the value is moved out (for `run_until_complete`, its only reader).

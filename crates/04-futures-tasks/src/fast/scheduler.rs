@@ -26,6 +26,7 @@ use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, Select
 
 use super::key::{LoopKey, SLOTS, TaskKey, tag_of};
 use super::remotes;
+use crate::monitor::{Suspension, TaskRow, TaskState};
 use crate::tasks::{TaskId, TaskInfo, report_destroyed_pending};
 
 /// A fast task whatever its coroutine, as its loop steps it.
@@ -34,6 +35,8 @@ pub(crate) trait Step {
     fn step(self: Rc<Self>, scheduler: &Scheduler, event_loop: &SelectorEventLoop);
     fn id(&self) -> TaskId;
     fn info(&self) -> TaskInfo;
+    /// What it awaited when it last answered `Pending`.
+    fn suspended(&self) -> Option<Suspension>;
     /// A step is queued and has not started: more wakes add nothing.
     fn queued(&self) -> &Cell<bool>;
     /// The loop closed with the task pending: drop its coroutine.
@@ -209,6 +212,31 @@ impl Scheduler {
             drop(slots);
             self.schedule(task);
         }
+    }
+
+    /// The task table's rows, in creation order; `running` is the task
+    /// whose step runs now.
+    pub(crate) fn rows(&self, running: Option<TaskId>) -> Vec<TaskRow> {
+        let slots = self.slots.borrow();
+        let mut rows: Vec<TaskRow> = slots
+            .iter()
+            .flatten()
+            .map(|task| {
+                let (state, suspended) = if Some(task.id()) == running {
+                    (TaskState::Running, None)
+                } else {
+                    (TaskState::Pending, task.suspended())
+                };
+                let task = task.info();
+                TaskRow {
+                    task,
+                    state,
+                    suspended,
+                }
+            })
+            .collect();
+        rows.sort_by_key(|row| row.task.id);
+        rows
     }
 
     /// What `all_tasks` tells: every pending task, in creation order.

@@ -30,6 +30,7 @@ use super::waker::waker;
 use crate::futures::{
     Awaiting, CallbackId, Future, FutureError, future_done_mark, never_retrieved,
 };
+use crate::monitor::{self, Suspension, TaskRow};
 use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
 
 // ANCHOR: task
@@ -62,6 +63,8 @@ struct Shared<T> {
     future: OnceCell<Future<T>>,
     /// Whether anyone read `outcome` (see `Drop for Shared`).
     retrieved: Cell<bool>,
+    /// What it awaited when it last answered `Pending` (the task table).
+    suspended: Cell<Option<Suspension>>,
 }
 // ANCHOR_END: task
 
@@ -110,6 +113,7 @@ where
             outcome: RefCell::new(None),
             future: OnceCell::new(),
             retrieved: Cell::new(false),
+            suspended: Cell::new(None),
         },
         coroutine: RefCell::new(Some(coroutine)),
     });
@@ -143,10 +147,11 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
         // (`*coroutine = None`), never taken out. So it stays pinned.
         #[allow(unsafe_code)]
         let running = unsafe { Pin::new_unchecked(running) };
+        monitor::begin_step();
         let polled = catch_unwind(AssertUnwindSafe(|| running.poll(&mut cx)));
         CURRENT.set(previous);
         let outcome = match polled {
-            Ok(Poll::Pending) => return,
+            Ok(Poll::Pending) => return shared.suspended.set(monitor::end_step()),
             Ok(Poll::Ready(value)) => Ok(value),
             Err(payload) => Err(FutureError::Exception(Rc::new(TaskPanicked {
                 task: shared.name(),
@@ -184,6 +189,10 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
 
     fn queued(&self) -> &Cell<bool> {
         &self.shared.queued
+    }
+
+    fn suspended(&self) -> Option<Suspension> {
+        self.shared.suspended.get()
     }
 
     fn abandon(&self) {
@@ -298,6 +307,7 @@ impl<T: Clone + 'static> Task<T> {
 pub struct AwaitingTask<T> {
     task: Task<T>,
     future: Option<Awaiting<T>>,
+    at: &'static Location<'static>,
 }
 
 impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
@@ -319,7 +329,11 @@ impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
         let future = this
             .future
             .get_or_insert_with(|| task.as_future().clone().into_future());
-        Pin::new(future).poll(cx)
+        let polled = Pin::new(future).poll(cx);
+        if polled.is_pending() {
+            monitor::note("task", this.at);
+        }
+        polled
     }
 }
 
@@ -327,10 +341,12 @@ impl<T: Clone + 'static> IntoFuture for Task<T> {
     type Output = Result<T, FutureError>;
     type IntoFuture = AwaitingTask<T>;
 
+    #[track_caller]
     fn into_future(self) -> AwaitingTask<T> {
         AwaitingTask {
             task: self,
             future: None,
+            at: Location::caller(),
         }
     }
 }
@@ -372,6 +388,14 @@ fn current_task_id() -> Option<TaskId> {
 pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
     match event_loop.attachment::<Scheduler>() {
         Ok(scheduler) => scheduler.infos(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The task table, as the textbook's [`task_table`](crate::tasks::task_table).
+pub fn task_table(event_loop: &SelectorEventLoop) -> Vec<TaskRow> {
+    match event_loop.attachment::<Scheduler>() {
+        Ok(scheduler) => scheduler.rows(current_task_id()),
         Err(_) => Vec::new(),
     }
 }
