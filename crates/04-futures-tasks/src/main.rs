@@ -28,18 +28,21 @@ to four million and lose updates; four tasks do not).
 
 Options:
   --virtual    run on a virtual clock: no real waiting, exact times
-  --threads    run scenarios 10 and 16, on real threads
+  --threads    run scenarios 10, 11 and 16, on real threads
+  --debug      run every loop in debug mode (as ASYNCIO_DEBUG=1 does):
+               a step that holds the loop for 0.1 s or more is reported
   --timeline   also draw scenario 7's chain and scenario 9's five tasks as
                timelines
   --help       print this help";
 
 fn main() -> ExitCode {
-    let known = ["--virtual", "--timeline", "--threads"];
+    let known = ["--virtual", "--timeline", "--threads", "--debug"];
     let options = match demo_options::parse(std::env::args().skip(1), &known, HELP) {
         Ok(options) => options,
         Err(exit) => return exit,
     };
     let out = Transcript::echoing();
+    scenarios::set_debug(options.contains(&"--debug"));
     let (chain, counts) = (Timeline::new(), Timeline::new());
     if options.contains(&"--threads") {
         return report(scenarios::run_threads(&out));

@@ -25,6 +25,7 @@ pub use socket_chain::{RECV_MAX, SEND_AT, SENT, socket_chain};
 
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use demo_support::{Timeline, Transcript};
 use stage01_generator_loop::Clock;
@@ -34,10 +35,23 @@ use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 use crate::runners::RunError;
 use crate::sock::SockError;
 
-/// A loop on `clock`, waiting in `poll(2)`.
+/// Whether every loop the scenarios make runs in debug mode (the demo's
+/// `--debug`), as well as those `ASYNCIO_DEBUG` puts in it.
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// Run every scenario's loop in debug mode from now on (`--debug`).
+pub fn set_debug(enabled: bool) {
+    DEBUG.store(enabled, Ordering::Relaxed);
+}
+
+/// A loop on `clock`, waiting in `poll(2)`; in debug mode if asked.
 fn new_loop(clock: impl Clock + 'static) -> Result<SelectorEventLoop, RunError> {
-    SelectorEventLoop::with_selector(clock, PollSelector::new())
-        .map_err(|error| RunError::Loop(LoopError::Poll(std::io::Error::other(error))))
+    let event_loop = SelectorEventLoop::with_selector(clock, PollSelector::new())
+        .map_err(|error| RunError::Loop(LoopError::Poll(std::io::Error::other(error))))?;
+    if DEBUG.load(Ordering::Relaxed) {
+        event_loop.set_debug(true);
+    }
+    Ok(event_loop)
 }
 
 /// Stamp `text` with the loop's time and iteration.

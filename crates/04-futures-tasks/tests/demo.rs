@@ -36,3 +36,29 @@ fn the_threads_run_prints_the_notifiers_order_and_both_counts() {
         }
     }
 }
+
+/// Debug mode, asked for by `--debug` or by `ASYNCIO_DEBUG=1`, finds
+/// nothing to report in the virtual run but scenario 11's blocking task,
+/// which is in debug mode anyway: the same output, word for word.
+#[test]
+fn debug_mode_by_flag_or_by_environment_reports_only_the_blocking_task() {
+    let expected = std::fs::read_to_string(committed("demo-virtual.txt")).unwrap();
+    let by_flag = std::process::Command::new(DEMO)
+        .args(["--virtual", "--debug"])
+        .output()
+        .unwrap();
+    let by_environment = std::process::Command::new(DEMO)
+        .arg("--virtual")
+        .env("ASYNCIO_DEBUG", "1")
+        .output()
+        .unwrap();
+    for output in [by_flag, by_environment] {
+        assert!(output.status.success());
+        assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+        assert_eq!(
+            String::from_utf8(output.stderr).unwrap(),
+            "",
+            "nothing else reported"
+        );
+    }
+}
