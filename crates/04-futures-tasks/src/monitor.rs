@@ -90,6 +90,23 @@ pub struct TaskRow {
 }
 // ANCHOR_END: task_row
 
+impl TaskRow {
+    /// The row of `task`: running (what it last awaited no longer
+    /// matters), or pending on what it `suspended` on.
+    pub(crate) fn of(task: TaskInfo, running: bool, suspended: Option<Suspension>) -> Self {
+        let (state, suspended) = if running {
+            (TaskState::Running, None)
+        } else {
+            (TaskState::Pending, suspended)
+        };
+        Self {
+            task,
+            state,
+            suspended,
+        }
+    }
+}
+
 /// `Task-3  sleeper  pending  sleep at src/x.rs:12:5`, as aiomonitor's
 /// `ps` prints a task and `where` adds its line.
 impl fmt::Display for TaskRow {

@@ -25,7 +25,7 @@ use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
-use crate::monitor::{self, Suspension, TaskRow, TaskState};
+use crate::monitor::{self, Suspension, TaskRow};
 use crate::wake::{self, Wake};
 
 /// A task's number: unique in the process, so that a waker can never step
@@ -442,17 +442,7 @@ pub fn task_table(event_loop: &SelectorEventLoop) -> Vec<TaskRow> {
     let running = current_task_id();
     let tasks = tasks.tasks.borrow();
     let row = |task: &Rc<dyn Step>| {
-        let (state, suspended) = if Some(task.id()) == running {
-            (TaskState::Running, None)
-        } else {
-            (TaskState::Pending, task.suspended())
-        };
-        let task = task.info();
-        TaskRow {
-            task,
-            state,
-            suspended,
-        }
+        TaskRow::of(task.info(), Some(task.id()) == running, task.suspended())
     };
     tasks.values().map(row).collect()
 }

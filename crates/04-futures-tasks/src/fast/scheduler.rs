@@ -26,7 +26,7 @@ use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, Select
 
 use super::key::{LoopKey, SLOTS, TaskKey, tag_of};
 use super::remotes;
-use crate::monitor::{Suspension, TaskRow, TaskState};
+use crate::monitor::{Suspension, TaskRow};
 use crate::tasks::{TaskId, TaskInfo, report_destroyed_pending};
 
 /// A fast task whatever its coroutine, as its loop steps it.
@@ -221,19 +221,7 @@ impl Scheduler {
         let mut rows: Vec<TaskRow> = slots
             .iter()
             .flatten()
-            .map(|task| {
-                let (state, suspended) = if Some(task.id()) == running {
-                    (TaskState::Running, None)
-                } else {
-                    (TaskState::Pending, task.suspended())
-                };
-                let task = task.info();
-                TaskRow {
-                    task,
-                    state,
-                    suspended,
-                }
-            })
+            .map(|task| TaskRow::of(task.info(), Some(task.id()) == running, task.suspended()))
             .collect();
         rows.sort_by_key(|row| row.task.id);
         rows

@@ -46,11 +46,7 @@ pub fn threads_race(threads: usize, increments: u64) -> u64 {
             })
         })
         .collect();
-    for worker in workers {
-        worker
-            .join()
-            .expect("an incrementing thread does not panic");
-    }
+    join_all(workers);
     counter.load(Ordering::Relaxed)
 }
 // ANCHOR_END: threads_race
@@ -71,12 +67,17 @@ pub fn lost_update() -> u64 {
             })
         })
         .collect();
+    join_all(workers);
+    counter.load(Ordering::Relaxed)
+}
+
+/// Wait for every incrementing thread.
+fn join_all(workers: Vec<thread::JoinHandle<()>>) {
     for worker in workers {
         worker
             .join()
             .expect("an incrementing thread does not panic");
     }
-    counter.load(Ordering::Relaxed)
 }
 
 // ANCHOR: tasks_do_not_race
