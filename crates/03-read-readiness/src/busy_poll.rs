@@ -15,6 +15,14 @@
 //! The textbook loop looks every time (`every` = 1), as asyncio does. A loop
 //! that runs stage 4's fast tasks looks once in [`BusyPoll::FAST_EVERY`];
 //! chapter 4's "Making it fast" shows what it saves.
+//!
+//! The opposite case, a loop about to wait without limit, has a cost of
+//! its own: a thread asleep in `poll(2)` takes tens of microseconds to
+//! wake on some machines (a virtual machine's idle processor halts). With
+//! [`spin_before_waiting`] the loop first looks a few times without
+//! waiting, yielding the processor between looks, so that an answer from
+//! another thread that comes at once finds it awake. Off unless asked for
+//! (`SelectorPoller::set_idle_spin`); the chapter on threads measures it.
 
 use std::time::Duration;
 
@@ -50,6 +58,24 @@ impl BusyPoll {
     // ANCHOR_END: skip
 }
 
+// ANCHOR: spin_before_waiting
+/// Making it fast: before waiting without limit, `look` (without waiting)
+/// up to `looks` times, yielding the processor between looks; whether a
+/// look found something, so that the wait is not needed.
+pub fn spin_before_waiting<E>(
+    looks: u32,
+    mut look: impl FnMut() -> Result<bool, E>,
+) -> Result<bool, E> {
+    for _ in 0..looks {
+        if look()? {
+            return Ok(true);
+        }
+        std::thread::yield_now();
+    }
+    Ok(false)
+}
+// ANCHOR_END: spin_before_waiting
+
 /// asyncio's way: look every time.
 impl Default for BusyPoll {
     fn default() -> Self {
@@ -62,6 +88,23 @@ mod tests {
     use super::*;
 
     const ZERO: Option<Duration> = Some(Duration::ZERO);
+
+    #[test]
+    fn spinning_stops_at_the_first_look_that_finds_something() {
+        let mut looked = 0;
+        let found = spin_before_waiting::<()>(10, || {
+            looked += 1;
+            Ok(looked == 3)
+        });
+        assert_eq!((found, looked), (Ok(true), 3));
+        let mut looked = 0;
+        let found = spin_before_waiting::<()>(4, || {
+            looked += 1;
+            Ok(false)
+        });
+        assert_eq!((found, looked), (Ok(false), 4), "then the loop waits");
+        assert_eq!(spin_before_waiting::<()>(0, || unreachable!()), Ok(false));
+    }
 
     #[test]
     fn every_one_never_skips() {

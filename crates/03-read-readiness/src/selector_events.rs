@@ -18,7 +18,7 @@ use std::time::Duration;
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, Callback, EventLoop, Handle, LoopError, Poller};
 
-use crate::busy_poll::BusyPoll;
+use crate::busy_poll::{BusyPoll, spin_before_waiting};
 use crate::selector::{Interest, Selector, SelectorError};
 use crate::self_pipe::{Remote, SelfPipe, Sent};
 
@@ -64,6 +64,9 @@ pub struct SelectorPoller {
     events: Vec<(RawFd, Interest)>,
     /// How often to look when the loop cannot wait (see `busy_poll`).
     busy_poll: BusyPoll,
+    /// How many times to look before a wait without limit (see
+    /// `busy_poll::spin_before_waiting`); 0, asyncio's way, unless set.
+    idle_looks: u32,
 }
 // ANCHOR_END: reader_writer
 
@@ -85,7 +88,15 @@ impl SelectorPoller {
             self_pipe: Some(self_pipe),
             events: Vec::new(),
             busy_poll: BusyPoll::default(),
+            idle_looks: 0,
         })
+    }
+
+    /// Before waiting without limit (on the real clock), look `looks` times
+    /// without waiting: see [`spin_before_waiting`]. 0 (asyncio's way)
+    /// unless set.
+    pub fn set_idle_spin(&mut self, looks: u32) {
+        self.idle_looks = looks;
     }
 
     /// Look in the selector only once in `every` iterations that cannot
@@ -180,9 +191,16 @@ impl Poller for SelectorPoller {
         } else {
             timeout
         };
-        self.selector
-            .select(wait, &mut self.events)
-            .map_err(into_loop_error)?;
+        let looks = if wait.is_none() { self.idle_looks } else { 0 };
+        let (selector, events) = (&mut self.selector, &mut self.events);
+        let found = spin_before_waiting(looks, || {
+            selector.select(Some(Duration::ZERO), events)?;
+            Ok(!events.is_empty())
+        })
+        .map_err(into_loop_error)?;
+        if !found {
+            selector.select(wait, events).map_err(into_loop_error)?;
+        }
         if self.events.is_empty() {
             if hopeless {
                 return Err(LoopError::NothingToWaitFor);

@@ -59,6 +59,10 @@ enum JobError {
 pub struct ThreadPoolExecutor {
     shared: Arc<Pool>,
     max_workers: usize,
+    /// How many times a thread that ran out of work looks again, yielding
+    /// the processor between looks, before it sleeps (0: at once, as
+    /// Python's pool does). See [`ThreadPoolExecutor::spinning`].
+    looks: u32,
 }
 
 struct Pool {
@@ -97,8 +101,20 @@ impl ThreadPoolExecutor {
     }
 
     /// A pool of at most `max_workers` threads (at least one); none is
-    /// started until there is work.
+    /// started until there is work. A thread with no work sleeps at once.
     pub fn new(max_workers: usize) -> Self {
+        Self::spinning(max_workers, 0)
+    }
+
+    // ANCHOR: spinning
+    /// Making it fast: a pool whose threads, when they run out of work,
+    /// look for more `looks` times, yielding the processor between looks,
+    /// before they sleep. Waking a sleeping thread can cost tens of
+    /// microseconds (on a virtual machine whose idle processor has halted,
+    /// more than the work itself); a call that follows another closely
+    /// then finds its thread awake. The price is a little processor time
+    /// after each burst of work.
+    pub fn spinning(max_workers: usize, looks: u32) -> Self {
         let state = PoolState {
             jobs: VecDeque::new(),
             idle: 0,
@@ -111,8 +127,10 @@ impl ThreadPoolExecutor {
                 work: Condvar::new(),
             }),
             max_workers: max_workers.max(1),
+            looks,
         }
     }
+    // ANCHOR_END: spinning
 
     fn lock(&self) -> MutexGuard<'_, PoolState> {
         self.shared
@@ -168,9 +186,11 @@ impl ThreadPoolExecutor {
         }
         state.jobs.push_back(Box::new(job));
         if state.jobs.len() > state.idle && state.threads.len() < self.max_workers {
-            let pool = Arc::clone(&self.shared);
+            let (pool, looks) = (Arc::clone(&self.shared), self.looks);
             let name = format!("executor-{}", state.threads.len());
-            let thread = thread::Builder::new().name(name).spawn(move || work(&pool));
+            let thread = thread::Builder::new()
+                .name(name)
+                .spawn(move || work(&pool, looks));
             // Without a new thread the work waits for a busy one.
             state.threads.extend(thread.ok());
         }
@@ -203,9 +223,16 @@ impl ThreadPoolExecutor {
     }
 }
 
-/// A pool thread: take work until the pool shuts down.
-fn work(pool: &Pool) {
+/// A pool thread: take work until the pool shuts down; having run out,
+/// look for more `looks` times before sleeping.
+fn work(pool: &Pool, looks: u32) {
     loop {
+        for _ in 0..looks {
+            if pool.has_work() {
+                break;
+            }
+            thread::yield_now();
+        }
         let mut state = pool.state.lock().unwrap_or_else(PoisonError::into_inner);
         while state.jobs.is_empty() && !state.shutdown {
             state.idle += 1;
@@ -220,6 +247,14 @@ fn work(pool: &Pool) {
         };
         drop(state);
         job(Start::Run);
+    }
+}
+
+impl Pool {
+    /// Whether there is work to take (or the pool is shutting down).
+    fn has_work(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        !state.jobs.is_empty() || state.shutdown
     }
 }
 

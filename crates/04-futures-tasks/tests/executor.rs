@@ -158,3 +158,34 @@ fn a_closed_loop_refuses_and_a_function_that_ends_after_close_is_not_delivered()
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(!future.done(), "nobody was left to finish it");
 }
+
+/// "Making it fast": a pool whose threads look for work before they sleep,
+/// on a loop that looks before it waits, answers the same, in order, and
+/// still shuts down.
+#[test]
+fn a_spinning_pool_on_a_spinning_loop_answers_in_order_and_shuts_down() {
+    let event_loop = SelectorEventLoop::with_selector(
+        stage01_generator_loop::RealClock::new(),
+        PollSelector::new(),
+    )
+    .unwrap();
+    event_loop.poller().set_idle_spin(50);
+    let pool = Arc::new(ThreadPoolExecutor::spinning(2, 50));
+    let (inner, on_pool) = (event_loop.clone(), Arc::clone(&pool));
+    let values = run_until_complete(&event_loop, async move {
+        let mut values = Vec::new();
+        for n in 0..1_000_u32 {
+            values.push(
+                run_in_executor(&inner, Some(&on_pool), move || n + 1)
+                    .unwrap()
+                    .await
+                    .unwrap(),
+            );
+        }
+        values
+    })
+    .unwrap();
+    assert_eq!(values, (1..=1_000).collect::<Vec<_>>());
+    pool.shutdown();
+    assert!(pool.submit(|| ()).is_err());
+}

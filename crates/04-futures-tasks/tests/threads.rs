@@ -195,3 +195,29 @@ fn dropping_the_worker_stops_its_loop_and_later_calls_are_refused() {
         Err(LoopError::Closed)
     ));
 }
+
+/// "Making it fast": a worker loop that looks for work before it waits
+/// runs what it is handed, in order, and stops as the other does.
+#[test]
+fn a_worker_loop_that_spins_before_waiting_runs_the_same_and_stops() {
+    let worker = LoopThread::spawn(RealClock::new()).unwrap();
+    worker
+        .remote()
+        .call_soon_threadsafe(|event_loop| event_loop.poller().set_idle_spin(50))
+        .unwrap();
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    for n in 0..100 {
+        let ran = Arc::clone(&ran);
+        let answer = run_coroutine_threadsafe(
+            move || async move {
+                ran.lock().unwrap().push(n);
+                n * 2
+            },
+            worker.remote(),
+        )
+        .unwrap();
+        assert_eq!(answer.result(None), Ok(n * 2));
+    }
+    worker.stop().unwrap();
+    assert_eq!(*ran.lock().unwrap(), (0..100).collect::<Vec<_>>());
+}
