@@ -108,6 +108,7 @@ fn threads(c: &mut Criterion) {
             let future =
                 run_coroutine_threadsafe(|| async { black_box(1) }, spinning_worker.remote())
                     .expect("the loop is open");
+            let future = future.spinning(SPIN_LOOKS);
             future.result(None).expect("the coroutine returns")
         });
     });

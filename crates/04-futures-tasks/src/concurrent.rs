@@ -11,6 +11,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -64,6 +65,8 @@ struct Shared<T> {
     state: Mutex<State<T>>,
     /// Notified when the future is done: what `result` waits on.
     done: Condvar,
+    /// How many times `result` looks before it sleeps (see `spinning`).
+    looks: AtomicU32,
 }
 
 struct State<T> {
@@ -83,6 +86,7 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 done: Condvar::new(),
+                looks: AtomicU32::new(0),
             }),
         }
     }
@@ -147,6 +151,16 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
 }
 
 impl<T: Clone + Send + 'static> ConcurrentFuture<T> {
+    // ANCHOR: spinning
+    /// Making it fast: let `result` look `looks` times, yielding the
+    /// processor between looks, before it sleeps. Waking a sleeping thread
+    /// can cost more than the work waited for (see the pool's `spinning`).
+    pub fn spinning(self, looks: u32) -> Self {
+        self.shared.looks.store(looks, Ordering::Relaxed);
+        self
+    }
+    // ANCHOR_END: spinning
+
     // ANCHOR: result
     /// `result(timeout)`: block this thread until the future is done, then
     /// hand back its value or its error; `Timeout` if `timeout` seconds pass
@@ -161,6 +175,13 @@ impl<T: Clone + Send + 'static> ConcurrentFuture<T> {
                 Instant::now().checked_add(wait)
             }
         };
+        let looks = self.shared.looks.load(Ordering::Relaxed);
+        for _ in 0..looks {
+            if self.done() {
+                break;
+            }
+            std::thread::yield_now();
+        }
         let mut state = self.lock();
         loop {
             if let Some(outcome) = &state.outcome {
