@@ -194,8 +194,13 @@ impl ThreadPoolExecutor {
             // Without a new thread the work waits for a busy one.
             state.threads.extend(thread.ok());
         }
+        // A thread asleep on the condition variable needs waking; one that
+        // is busy, or still looking, finds the work by itself.
+        let sleeping = state.idle > 0;
         drop(state);
-        self.shared.work.notify_one();
+        if sleeping {
+            self.shared.work.notify_one();
+        }
         Ok(())
     }
     // ANCHOR_END: submit
