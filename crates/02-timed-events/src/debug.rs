@@ -19,14 +19,7 @@ use crate::event_loop::EventLoop;
 use crate::poller::Poller;
 use crate::seconds::{Nanos, to_seconds};
 
-/// asyncio's default `slow_callback_duration`: 0.1 seconds.
-pub const SLOW_CALLBACK_DURATION: Nanos = 100_000_000;
-
-/// Whether the environment asks for debug mode: `ASYNCIO_DEBUG` set to
-/// anything but the empty string, as asyncio reads `PYTHONASYNCIODEBUG`.
-pub fn debug_from_env() -> bool {
-    std::env::var_os("ASYNCIO_DEBUG").is_some_and(|value| !value.is_empty())
-}
+pub use crate::running::{SLOW_CALLBACK_DURATION, debug_from_env};
 
 impl<P: Poller> EventLoop<P> {
     // ANCHOR: report_if_slow

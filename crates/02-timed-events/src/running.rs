@@ -13,7 +13,6 @@ use std::marker::PhantomData;
 
 use demo_support::{Mark, Timeline};
 
-use crate::debug::{SLOW_CALLBACK_DURATION, debug_from_env};
 use crate::error::LoopError;
 use crate::seconds::Nanos;
 
@@ -48,6 +47,15 @@ fn set_running_loop<L: 'static>(event_loop: Option<L>) {
     // Dropped after the borrow ends: dropping a loop may run arbitrary code.
     let previous = RUNNING.with_borrow_mut(|slot| std::mem::replace(slot, running));
     drop(previous);
+}
+
+/// asyncio's default `slow_callback_duration`: 0.1 seconds (see `debug`).
+pub const SLOW_CALLBACK_DURATION: Nanos = 100_000_000;
+
+/// Whether the environment asks for debug mode: `ASYNCIO_DEBUG` set to
+/// anything but the empty string, as asyncio reads `PYTHONASYNCIODEBUG`.
+pub fn debug_from_env() -> bool {
+    std::env::var_os("ASYNCIO_DEBUG").is_some_and(|value| !value.is_empty())
 }
 
 // ANCHOR: run_state

@@ -55,12 +55,12 @@ pub use locks::{
     Semaphore, SemaphoreGuard,
 };
 pub use loop_thread::LoopThread;
-pub use monitor::{Suspension, TaskRow, TaskState};
+pub use monitor::Suspension;
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use sock::{SockError, sock_recv};
-pub use tasks::{TaskId, TaskInfo, TaskPanicked};
+pub use tasks::{TaskId, TaskInfo, TaskPanicked, TaskRow, TaskState};
 pub use threadsafe::run_coroutine_threadsafe;
 
 #[cfg(feature = "fast")]

@@ -8,15 +8,13 @@
 //! (`#[track_caller]`), when it answers `Pending`, and the task's step
 //! keeps the last note: the outermost awaitable, nearest the task's own
 //! code. An awaitable that notes nothing itself (a lock's `acquire`) shows
-//! where its library awaited on the task's behalf.
+//! where its library awaited on the task's behalf. The table itself is
+//! `tasks::task_table`.
 
 use std::cell::Cell;
-use std::fmt;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-use crate::tasks::TaskInfo;
 
 // ANCHOR: suspension
 /// What a task awaits, and where it awaited it.
@@ -65,60 +63,5 @@ impl<F: std::future::Future + Unpin> std::future::Future for Noted<F> {
             note(self.awaiting, self.at);
         }
         polled
-    }
-}
-
-/// A task's state in the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    /// Waiting for something, or queued to run.
-    Pending,
-    /// Its step is running now (the task that asked for the table).
-    Running,
-}
-
-// ANCHOR: task_row
-/// One line of the task table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskRow {
-    /// Its number, name, and where it was made.
-    pub task: TaskInfo,
-    /// Running or pending.
-    pub state: TaskState,
-    /// What it awaits, and where, if it is pending.
-    pub suspended: Option<Suspension>,
-}
-// ANCHOR_END: task_row
-
-impl TaskRow {
-    /// The row of `task`: running (what it last awaited no longer
-    /// matters), or pending on what it `suspended` on.
-    pub(crate) fn of(task: TaskInfo, running: bool, suspended: Option<Suspension>) -> Self {
-        let (state, suspended) = if running {
-            (TaskState::Running, None)
-        } else {
-            (TaskState::Pending, suspended)
-        };
-        Self {
-            task,
-            state,
-            suspended,
-        }
-    }
-}
-
-/// `Task-3  sleeper  pending  sleep at src/x.rs:12:5`, as aiomonitor's
-/// `ps` prints a task and `where` adds its line.
-impl fmt::Display for TaskRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            TaskState::Pending => "pending",
-            TaskState::Running => "running",
-        };
-        write!(f, "{:>4}  {:<10} ", self.task.id.get(), self.task.name)?;
-        match self.suspended {
-            Some(Suspension { awaiting, at }) => write!(f, "{state:<8} {awaiting} at {at}"),
-            _ => write!(f, "{state}"),
-        }
     }
 }

@@ -25,7 +25,7 @@ use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
-use crate::monitor::{self, Suspension, TaskRow};
+use crate::monitor::{self, Suspension};
 use crate::wake::{self, Wake};
 
 /// A task's number: unique in the process, so that a waker can never step
@@ -429,6 +429,61 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
     };
     let tasks = tasks.tasks.borrow();
     tasks.values().map(|task| task.info()).collect()
+}
+
+/// A task's state in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting for something, or queued to run.
+    Pending,
+    /// Its step is running now (the task that asked for the table).
+    Running,
+}
+
+// ANCHOR: task_row
+/// One line of the task table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRow {
+    /// Its number, name, and where it was made.
+    pub task: TaskInfo,
+    /// Running or pending.
+    pub state: TaskState,
+    /// What it awaits, and where, if it is pending.
+    pub suspended: Option<Suspension>,
+}
+// ANCHOR_END: task_row
+
+impl TaskRow {
+    /// The row of `task`: running (what it last awaited no longer
+    /// matters), or pending on what it `suspended` on.
+    pub(crate) fn of(task: TaskInfo, running: bool, suspended: Option<Suspension>) -> Self {
+        let (state, suspended) = if running {
+            (TaskState::Running, None)
+        } else {
+            (TaskState::Pending, suspended)
+        };
+        Self {
+            task,
+            state,
+            suspended,
+        }
+    }
+}
+
+/// `Task-3  sleeper  pending  sleep at src/x.rs:12:5`, as aiomonitor's
+/// `ps` prints a task and `where` adds its line.
+impl fmt::Display for TaskRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            TaskState::Pending => "pending",
+            TaskState::Running => "running",
+        };
+        write!(f, "{:>4}  {:<10} ", self.task.id.get(), self.task.name)?;
+        match self.suspended {
+            Some(Suspension { awaiting, at }) => write!(f, "{state:<8} {awaiting} at {at}"),
+            _ => write!(f, "{state}"),
+        }
+    }
 }
 
 // ANCHOR: task_table

@@ -26,7 +26,8 @@ use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, Select
 
 use super::key::{LoopKey, SLOTS, TaskKey, tag_of};
 use super::remotes;
-use crate::monitor::{Suspension, TaskRow};
+use crate::monitor::Suspension;
+use crate::tasks::TaskRow;
 use crate::tasks::{TaskId, TaskInfo, report_destroyed_pending};
 
 /// A fast task whatever its coroutine, as its loop steps it.

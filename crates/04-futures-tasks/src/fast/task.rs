@@ -30,7 +30,8 @@ use super::waker::waker;
 use crate::futures::{
     Awaiting, CallbackId, Future, FutureError, future_done_mark, never_retrieved,
 };
-use crate::monitor::{self, Suspension, TaskRow};
+use crate::monitor::{self, Suspension};
+use crate::tasks::TaskRow;
 use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
 
 // ANCHOR: task
