@@ -16,7 +16,7 @@ use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use demo_support::Mark;
@@ -28,27 +28,7 @@ use crate::futures::{Awaiting, CallbackId, Future, FutureError};
 use crate::monitor::{self, Suspension};
 use crate::wake::{self, Wake};
 
-/// A task's number: unique in the process, so that a waker can never step
-/// another task than its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(u64);
-
-impl TaskId {
-    /// The next number: `Task-1`, `Task-2`, ... in the order tasks are made.
-    pub(crate) fn next() -> Self {
-        Self(NEXT_ID.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// The number itself.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-
-    /// asyncio's default name for the task: `Task-` and its number.
-    pub(crate) fn default_name(self) -> String {
-        format!("Task-{}", self.0)
-    }
-}
+pub use crate::wake::TaskId;
 
 // ANCHOR: task
 /// asyncio's `Task`. Clones are the same task.
@@ -157,8 +137,6 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<dyn Step>>> = const { RefCell::new(None) };
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
 // ANCHOR: create_task
 /// asyncio's `loop.create_task(coro)`: wrap `coroutine` in a task and queue
 /// its first step. Nothing of it runs now: tasks start in the order they
@@ -175,7 +153,7 @@ where
     let remote = event_loop.remote()?;
     let tasks = event_loop.attachment::<TaskSet>()?;
     tasks.register(&remote, event_loop);
-    let wake = Arc::new(Wake::new(id, remote));
+    let wake = Arc::new(Wake::new(id, step, remote));
     // Its first step is queued below: a wake before it adds nothing.
     wake.queued.store(true, Ordering::Release);
     let inner = Rc::new(TaskInner {

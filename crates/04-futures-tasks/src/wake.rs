@@ -13,19 +13,21 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, ThreadId};
 
 use futures_task::ArcWake;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{Remote, SelectorEventLoop};
 
-use crate::tasks::{TaskId, step};
-
 // ANCHOR: wake
-/// What a task's waker holds: which task to step, on which loop.
+/// What a task's waker holds: which task to step, with what, on which loop
+/// (asyncio's future holds the task's bound method `__wakeup`: the task
+/// and the function to call).
 pub(crate) struct Wake {
     pub(crate) task: TaskId,
+    /// The function that steps task `task` of a loop.
+    step: fn(&SelectorEventLoop, TaskId),
     /// The thread the loop runs on.
     thread: ThreadId,
     /// The loop's self-pipe, for a wake from another thread; on the loop's
@@ -41,7 +43,7 @@ impl ArcWake for Wake {
         if wake.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        let task = wake.task;
+        let (task, step) = (wake.task, wake.step);
         // `wake` never polls the task here: it only queues its next step,
         // so a waker called inside a poll cannot re-enter it.
         if thread::current().id() == wake.thread
@@ -101,13 +103,44 @@ fn loop_of(remote: &Remote<SelectorEventLoop>) -> Option<SelectorEventLoop> {
 }
 
 impl Wake {
-    /// The wake-up of task `task` of `event_loop`.
-    pub(crate) fn new(task: TaskId, remote: Remote<SelectorEventLoop>) -> Self {
+    /// The wake-up of task `task`, which `step` steps, on the loop that
+    /// `remote` reaches.
+    pub(crate) fn new(
+        task: TaskId,
+        step: fn(&SelectorEventLoop, TaskId),
+        remote: Remote<SelectorEventLoop>,
+    ) -> Self {
         Self {
             task,
+            step,
             thread: thread::current().id(),
             remote,
             queued: AtomicBool::new(false),
         }
     }
 }
+
+/// A task's number: unique in the process, so that a waker can never step
+/// another task than its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    /// The next number: `Task-1`, `Task-2`, ... in the order tasks are made.
+    pub(crate) fn next() -> Self {
+        Self(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The number itself.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// asyncio's default name for the task: `Task-` and its number.
+    pub(crate) fn default_name(self) -> String {
+        format!("Task-{}", self.0)
+    }
+}
+
+/// The source of task numbers: `Task-1`, `Task-2`, ...
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
