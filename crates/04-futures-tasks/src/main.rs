@@ -43,6 +43,9 @@ fn main() -> ExitCode {
     };
     let out = Transcript::echoing();
     scenarios::set_debug(options.contains(&"--debug"));
+    if scenarios::loops_in_debug_mode() {
+        out.say("Debug mode is on: every loop reports a step that holds it for 0.1 s or more.");
+    }
     let (chain, counts) = (Timeline::new(), Timeline::new());
     if options.contains(&"--threads") {
         return report(scenarios::run_threads(&out));

@@ -44,6 +44,13 @@ pub fn set_debug(enabled: bool) {
     DEBUG.store(enabled, Ordering::Relaxed);
 }
 
+/// Whether the loops the scenarios make run in debug mode (`--debug`, or
+/// `ASYNCIO_DEBUG`): asked of a loop made to answer it.
+pub fn loops_in_debug_mode() -> bool {
+    new_loop(stage01_generator_loop::VirtualClock::new())
+        .is_ok_and(|event_loop| event_loop.get_debug())
+}
+
 /// A loop on `clock`, waiting in `poll(2)`; in debug mode if asked.
 fn new_loop(clock: impl Clock + 'static) -> Result<SelectorEventLoop, RunError> {
     let event_loop = SelectorEventLoop::with_selector(clock, PollSelector::new())
