@@ -10,10 +10,15 @@
 //! code. An awaitable that notes nothing itself (a lock's `acquire`) shows
 //! where its library awaited on the task's behalf. The table itself is
 //! `tasks::task_table`.
+//!
+//! A task stays live after it is done while anything holds it, as
+//! asyncio keeps every task in a `WeakSet` (`tasks._scheduled_tasks`)
+//! until nothing refers to it: `Finished` is that set for done tasks.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 // ANCHOR: suspension
@@ -63,5 +68,77 @@ impl<F: std::future::Future + Unpin> std::future::Future for Noted<F> {
             note(self.awaiting, self.at);
         }
         polled
+    }
+}
+
+// ANCHOR: finished
+/// The done tasks that someone still holds (a `Task` handle not yet
+/// dropped), weakly: the table lists them until the last handle goes.
+pub(crate) struct Finished<S: ?Sized> {
+    tasks: RefCell<Vec<Weak<S>>>,
+}
+
+impl<S: ?Sized> Finished<S> {
+    /// `task` is done. Given the last reference the loop had, it keeps
+    /// nothing if that was the only one: nobody can see the task now.
+    pub(crate) fn push(&self, task: Rc<S>) {
+        if Rc::strong_count(&task) == 1 {
+            return;
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.len() == tasks.capacity() {
+            // Forget the tasks gone since, before growing: the list stays
+            // within twice the number of done tasks still held.
+            tasks.retain(|task| task.strong_count() > 0);
+        }
+        tasks.push(Rc::downgrade(&task));
+    }
+
+    /// The done tasks still held, in the order they ended.
+    pub(crate) fn live(&self) -> Vec<Rc<S>> {
+        self.tasks
+            .borrow()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+}
+// ANCHOR_END: finished
+
+impl<S: ?Sized> Default for Finished<S> {
+    fn default() -> Self {
+        Self {
+            tasks: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_done_task_nobody_holds_is_not_kept() {
+        let finished = Finished::<u32>::default();
+        finished.push(Rc::new(1));
+        assert!(finished.live().is_empty());
+        assert_eq!(finished.tasks.borrow().len(), 0, "not even weakly");
+    }
+
+    #[test]
+    fn the_list_forgets_tasks_let_go_instead_of_growing() {
+        let finished = Finished::<u32>::default();
+        let kept = Rc::new(0);
+        finished.push(Rc::clone(&kept));
+        for i in 1..1000 {
+            let task = Rc::new(i);
+            finished.push(Rc::clone(&task));
+            drop(task);
+        }
+        assert_eq!(finished.live(), [kept]);
+        assert!(
+            finished.tasks.borrow().capacity() <= 8,
+            "pruned as it fills"
+        );
     }
 }

@@ -25,7 +25,7 @@ use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
-use crate::monitor::{self, Suspension};
+use crate::monitor::{self, Finished, Suspension};
 use crate::wake::{self, Wake};
 
 pub use crate::wake::TaskId;
@@ -58,6 +58,8 @@ struct TaskInner<T> {
 #[derive(Default)]
 pub(crate) struct TaskSet {
     tasks: RefCell<BTreeMap<TaskId, Rc<dyn Step>>>,
+    /// The done ones that someone still holds (the task table).
+    finished: Finished<dyn Step>,
     /// The loop's remote, once its wakers can find the loop on its thread.
     registered: RefCell<Option<Remote<SelectorEventLoop>>>,
     /// The loop (a reference, not its owner), to report to when it closes.
@@ -83,6 +85,8 @@ trait Step {
     fn info(&self) -> TaskInfo;
     /// What it awaited when it last answered `Pending`.
     fn suspended(&self) -> Option<Suspension>;
+    /// How it ended, once it is done: done, or cancelled.
+    fn ended(&self) -> TaskState;
     /// The loop closed with the task pending: drop its coroutine, and all
     /// the coroutine holds, even if someone still holds the task.
     fn abandon(&self);
@@ -221,11 +225,15 @@ impl<T: 'static> Step for TaskInner<T> {
         event_loop.record(|| Mark::Completed {
             task: self.name.borrow().clone(),
         });
-        if let Ok(tasks) = event_loop.attachment::<TaskSet>() {
+        let tasks = event_loop.attachment::<TaskSet>().ok();
+        if let Some(tasks) = &tasks {
             tasks.tasks.borrow_mut().remove(&self.id);
         }
         // Pending until now, so this is the first outcome.
         let _first = self.future.finish_task(outcome);
+        if let Some(tasks) = tasks {
+            tasks.finished.push(self);
+        }
     }
     // ANCHOR_END: step
 
@@ -243,6 +251,14 @@ impl<T: 'static> Step for TaskInner<T> {
 
     fn suspended(&self) -> Option<Suspension> {
         self.suspended.get()
+    }
+
+    fn ended(&self) -> TaskState {
+        if self.future.cancelled() {
+            TaskState::Cancelled
+        } else {
+            TaskState::Done
+        }
     }
 
     fn abandon(&self) {
@@ -409,13 +425,19 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<TaskInfo> {
     tasks.values().map(|task| task.info()).collect()
 }
 
-/// A task's state in the table.
+/// A task's state in the table: asyncio's `_state` (`PENDING`,
+/// `FINISHED`, `CANCELLED`), with the running task told apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskState {
     /// Waiting for something, or queued to run.
     Pending,
     /// Its step is running now (the task that asked for the table).
     Running,
+    /// Its coroutine returned or panicked, and someone still holds it.
+    Done,
+    /// It ended cancelled (stage 5 cancels tasks; a stage 4 task cannot
+    /// end so), and someone still holds it.
+    Cancelled,
 }
 
 // ANCHOR: task_row
@@ -424,7 +446,7 @@ pub enum TaskState {
 pub struct TaskRow {
     /// Its number, name, and where it was made.
     pub task: TaskInfo,
-    /// Running or pending.
+    /// Pending, running, done or cancelled.
     pub state: TaskState,
     /// What it awaits, and where, if it is pending.
     pub suspended: Option<Suspension>,
@@ -432,9 +454,9 @@ pub struct TaskRow {
 // ANCHOR_END: task_row
 
 impl TaskRow {
-    /// The row of `task`: running (what it last awaited no longer
-    /// matters), or pending on what it `suspended` on.
-    pub(crate) fn of(task: TaskInfo, running: bool, suspended: Option<Suspension>) -> Self {
+    /// The row of a task not yet done: running (what it last awaited no
+    /// longer matters), or pending on what it `suspended` on.
+    pub(crate) fn pending(task: TaskInfo, running: bool, suspended: Option<Suspension>) -> Self {
         let (state, suspended) = if running {
             (TaskState::Running, None)
         } else {
@@ -446,6 +468,15 @@ impl TaskRow {
             suspended,
         }
     }
+
+    /// The row of a task that is done, or cancelled.
+    pub(crate) fn ended(task: TaskInfo, state: TaskState) -> Self {
+        Self {
+            task,
+            state,
+            suspended: None,
+        }
+    }
 }
 
 /// `Task-3  sleeper  pending  sleep at src/x.rs:12:5`, as aiomonitor's
@@ -455,6 +486,8 @@ impl fmt::Display for TaskRow {
         let state = match self.state {
             TaskState::Pending => "pending",
             TaskState::Running => "running",
+            TaskState::Done => "done",
+            TaskState::Cancelled => "cancelled",
         };
         write!(f, "{:>4}  {:<10} ", self.task.id.get(), self.task.name)?;
         match self.suspended {
@@ -465,19 +498,22 @@ impl fmt::Display for TaskRow {
 }
 
 // ANCHOR: task_table
-/// The task table: every task of `event_loop` not yet done, in the order
-/// they were created, each with what it awaits and where (aiomonitor's
-/// `ps` and `where`).
+/// The task table: every live task of `event_loop` (not yet done, or
+/// done and still held) in the order they were created, each pending one
+/// with what it awaits and where (aiomonitor's `ps` and `where`).
 pub fn task_table(event_loop: &SelectorEventLoop) -> Vec<TaskRow> {
     let Ok(tasks) = event_loop.attachment::<TaskSet>() else {
         return Vec::new();
     };
     let running = current_task_id();
-    let tasks = tasks.tasks.borrow();
-    let row = |task: &Rc<dyn Step>| {
-        TaskRow::of(task.info(), Some(task.id()) == running, task.suspended())
+    let pending = |task: &Rc<dyn Step>| {
+        TaskRow::pending(task.info(), Some(task.id()) == running, task.suspended())
     };
-    tasks.values().map(row).collect()
+    let ended = |task: Rc<dyn Step>| TaskRow::ended(task.info(), task.ended());
+    let mut rows: Vec<TaskRow> = tasks.tasks.borrow().values().map(pending).collect();
+    rows.extend(tasks.finished.live().into_iter().map(ended));
+    rows.sort_by_key(|row| row.task.id);
+    rows
 }
 // ANCHOR_END: task_table
 

@@ -67,3 +67,34 @@ fn the_table_says_what_each_task_awaits_and_where() {
     drop(rows);
     never.set_result(()).unwrap();
 }
+
+#[test]
+fn a_done_task_stays_in_the_table_while_someone_holds_it() {
+    let event_loop =
+        SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new()).unwrap();
+    let held = create_task(&event_loop, async { 1 }).unwrap();
+    let let_go = create_task(&event_loop, async { 2 }).unwrap();
+    let pending = create_task(&event_loop, sleep(1.0, ())).unwrap();
+    drop(let_go);
+    event_loop.run_once().unwrap();
+    let rows: Vec<_> = task_table(&event_loop)
+        .into_iter()
+        .map(|row| (row.task.id, row.state, row.suspended.is_some()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (held.id(), TaskState::Done, false),
+            (pending.id(), TaskState::Pending, true)
+        ],
+        "the task let go is gone; the done one shows no suspension"
+    );
+    let shown = task_table(&event_loop)[0].to_string();
+    assert!(shown.ends_with(" done"), "{shown}");
+    drop(held);
+    let ids: Vec<_> = task_table(&event_loop)
+        .iter()
+        .map(|row| row.task.id)
+        .collect();
+    assert_eq!(ids, [pending.id()], "gone with its last handle");
+}

@@ -26,9 +26,8 @@ use stage03_read_readiness::{BusyPoll, SelectorEventLoop, SelectorEvents, Select
 
 use super::key::{LoopKey, SLOTS, TaskKey, tag_of};
 use super::remotes;
-use crate::monitor::Suspension;
-use crate::tasks::TaskRow;
-use crate::tasks::{TaskId, TaskInfo, report_destroyed_pending};
+use crate::monitor::{Finished, Suspension};
+use crate::tasks::{TaskId, TaskInfo, TaskRow, TaskState, report_destroyed_pending};
 
 /// A fast task whatever its coroutine, as its loop steps it.
 pub(crate) trait Step {
@@ -38,6 +37,8 @@ pub(crate) trait Step {
     fn info(&self) -> TaskInfo;
     /// What it awaited when it last answered `Pending`.
     fn suspended(&self) -> Option<Suspension>;
+    /// How it ended, once it is done: done, or cancelled.
+    fn ended(&self) -> TaskState;
     /// A step is queued and has not started: more wakes add nothing.
     fn queued(&self) -> &Cell<bool>;
     /// The loop closed with the task pending: drop its coroutine.
@@ -56,6 +57,8 @@ pub(crate) struct Scheduler {
     slots: RefCell<Vec<Option<Rc<dyn Step>>>>,
     /// Slots free to reuse.
     free: RefCell<Vec<u32>>,
+    /// The done tasks that someone still holds (the task table).
+    pub(crate) finished: Finished<dyn Step>,
     /// Tasks whose next step is queued, in the order they were woken.
     run_queue: RefCell<VecDeque<Rc<dyn Step>>>,
     /// How `run_queue` splits into batches, one per entry of the drain
@@ -215,15 +218,16 @@ impl Scheduler {
         }
     }
 
-    /// The task table's rows, in creation order; `running` is the task
+    /// The task table's rows (pending tasks, and done ones still held), in
+    /// creation order; `running` is the task
     /// whose step runs now.
     pub(crate) fn rows(&self, running: Option<TaskId>) -> Vec<TaskRow> {
-        let slots = self.slots.borrow();
-        let mut rows: Vec<TaskRow> = slots
-            .iter()
-            .flatten()
-            .map(|task| TaskRow::of(task.info(), Some(task.id()) == running, task.suspended()))
-            .collect();
+        let pending = |task: &Rc<dyn Step>| {
+            TaskRow::pending(task.info(), Some(task.id()) == running, task.suspended())
+        };
+        let ended = |task: Rc<dyn Step>| TaskRow::ended(task.info(), task.ended());
+        let mut rows: Vec<TaskRow> = self.slots.borrow().iter().flatten().map(pending).collect();
+        rows.extend(self.finished.live().into_iter().map(ended));
         rows.sort_by_key(|row| row.task.id);
         rows
     }

@@ -31,8 +31,7 @@ use crate::futures::{
     Awaiting, CallbackId, Future, FutureError, future_done_mark, never_retrieved,
 };
 use crate::monitor::{self, Suspension};
-use crate::tasks::TaskRow;
-use crate::tasks::{TaskId, TaskInfo, TaskPanicked};
+use crate::tasks::{TaskId, TaskInfo, TaskPanicked, TaskRow, TaskState};
 
 // ANCHOR: task
 /// asyncio's `Task`, fast. Clones are the same task.
@@ -173,6 +172,7 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
                 *shared.outcome.borrow_mut() = Some(outcome);
             }
         }
+        scheduler.finished.push(self);
     }
     // ANCHOR_END: step
 
@@ -185,6 +185,16 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
             id: self.shared.id,
             name: self.shared.name(),
             created_at: self.shared.created_at,
+        }
+    }
+
+    fn ended(&self) -> TaskState {
+        let shared = &self.shared;
+        let kept = matches!(*shared.outcome.borrow(), Some(Err(FutureError::Cancelled)));
+        if kept || shared.future.get().is_some_and(Future::cancelled) {
+            TaskState::Cancelled
+        } else {
+            TaskState::Done
         }
     }
 

@@ -12,8 +12,9 @@ use crate::{create_task, sleep, task_table, yield_now};
 
 // ANCHOR: inspect
 /// Three tasks wait in three ways (a long sleep, a future nobody has set
-/// yet, turns given up one by one); the fourth, once they have started,
-/// prints the task table, then lets them all finish.
+/// yet, turns given up one by one) and a fourth is done at once; the
+/// fifth, once they have started, prints the task table (the done one is
+/// still in it: its handle is held), then lets them all finish.
 pub fn where_tasks_wait(
     clock: impl Clock + 'static,
     out: &Transcript,
@@ -34,13 +35,15 @@ pub fn where_tasks_wait(
         })
         .expect("the loop is open");
         yielder.set_name("yielder");
-        yield_now().await; // the three start, and wait
+        let quick = create_task(&spawner, async {}).expect("the loop is open");
+        quick.set_name("quick");
+        yield_now().await; // the four start; three wait
         stamp(&log, &spawner, "the task table:");
         for row in task_table(&spawner) {
             log.say(format!("    {row}"));
         }
         answer.set_result(42).expect("nobody else sets it");
-        let _ = (sleeper.await, waiter.await, yielder.await);
+        let _ = (sleeper.await, waiter.await, yielder.await, quick.await);
         stamp(&log, &spawner, "every task done");
     })?;
     Ok(())
