@@ -94,9 +94,13 @@ impl SelectorPoller {
 
     /// Before waiting without limit (on the real clock), look `looks` times
     /// without waiting: see [`spin_before_waiting`]. 0 (asyncio's way)
-    /// unless set.
+    /// unless set. Above 0, the self-pipe is quiet too: written to only
+    /// while the loop may sleep (see `self_pipe`).
     pub fn set_idle_spin(&mut self, looks: u32) {
         self.idle_looks = looks;
+        if let Some(self_pipe) = &mut self.self_pipe {
+            self_pipe.set_quiet(looks > 0);
+        }
     }
 
     /// Look in the selector only once in `every` iterations that cannot
@@ -194,13 +198,18 @@ impl Poller for SelectorPoller {
         let looks = if wait.is_none() { self.idle_looks } else { 0 };
         let (selector, events) = (&mut self.selector, &mut self.events);
         let found = spin_before_waiting(looks, || {
+            // A quiet pipe's callbacks are seen without a system call.
+            if self_pipe.is_quiet() && self_pipe.has_sent() {
+                return Ok(true);
+            }
             selector.select(Some(Duration::ZERO), events)?;
             Ok(!events.is_empty())
         })
         .map_err(into_loop_error)?;
-        if !found {
+        if !found && !self_pipe.sent_before_sleep() {
             selector.select(wait, events).map_err(into_loop_error)?;
         }
+        self_pipe.awake();
         if self.events.is_empty() {
             if hopeless {
                 return Err(LoopError::NothingToWaitFor);
@@ -231,6 +240,10 @@ impl Poller for SelectorPoller {
                     ready.push_back(handle);
                 }
             }
+        }
+        // A quiet self-pipe gets no byte while the loop is awake.
+        if let Some(self_pipe) = self.self_pipe.as_ref().filter(|pipe| pipe.is_quiet()) {
+            ready.extend(self_pipe.take_sent().into_iter().map(sent_handle));
         }
         Ok(())
     }

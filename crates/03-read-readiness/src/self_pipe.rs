@@ -9,12 +9,20 @@
 //! a locked queue of its own and writes one byte to a socket whose other end
 //! the loop watches. The byte makes `select` return; the loop drains the
 //! socket and the queue, and runs the callbacks in the order they came.
+//!
+//! Making it fast: a byte written and read costs two system calls per
+//! callback, though the loop only needs it while it may be asleep. A loop
+//! that looks before it sleeps (`SelectorPoller::set_idle_spin`) makes the
+//! pipe *quiet*: it says when it may sleep, looks in the queue itself the
+//! rest of the time, and the writer writes only while it may sleep, as
+//! tokio's driver is unparked only when parked.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use stage02_timed_events::LoopError;
@@ -27,11 +35,16 @@ pub(crate) type Sent<L> = (Box<dyn FnOnce(&L) + Send>, &'static Location<'static
 pub(crate) struct SelfPipe<L> {
     receiver: UnixStream,
     shared: Arc<Shared<L>>,
+    /// Whether the loop tells when it may sleep (see the module's notes).
+    quiet: bool,
 }
 
 /// What the loop and every [`Remote`] share: `None` once the loop is closed.
 struct Shared<L> {
     open: Mutex<Option<Open<L>>>,
+    /// Whether the loop may be asleep in its selector: always, unless the
+    /// pipe is quiet.
+    may_sleep: AtomicBool,
 }
 
 struct Open<L> {
@@ -66,7 +79,9 @@ impl<L> Remote<L> {
         // A full socket already holds a wake-up byte the loop has not read:
         // one more would say nothing new, so "would block" is fine. The
         // sender is open while the loop is, so nothing else can fail here.
-        let _ = (&open.sender).write(&[1]);
+        if self.shared.may_sleep.load(Ordering::SeqCst) {
+            let _ = (&open.sender).write(&[1]);
+        }
         Ok(())
     }
 }
@@ -108,8 +123,13 @@ impl<L> SelfPipe<L> {
         };
         let shared = Arc::new(Shared {
             open: Mutex::new(Some(open)),
+            may_sleep: AtomicBool::new(true),
         });
-        Ok(Self { receiver, shared })
+        Ok(Self {
+            receiver,
+            shared,
+            quiet: false,
+        })
     }
 
     /// The descriptor the loop must watch for readability.
@@ -140,16 +160,112 @@ impl<L> SelfPipe<L> {
         // after the bytes, so no callback waits for a wake-up already read.
         let mut bytes = [0; 64];
         while matches!((&self.receiver).read(&mut bytes), Ok(n) if n == bytes.len()) {}
+        self.take_sent()
+    }
+
+    // ANCHOR: quiet
+    /// Making it fast: from now on (`true`) the loop says when it may
+    /// sleep, and looks in the queue itself otherwise; writers write only
+    /// while it may sleep.
+    pub(crate) fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+        self.shared.may_sleep.store(!quiet, Ordering::SeqCst);
+        if let Some(open) = self.shared.lock().as_ref().filter(|_| !quiet) {
+            // Sent while quiet, without a byte: the selector must see one.
+            if !open.queue.is_empty() {
+                let _ = (&open.sender).write(&[1]);
+            }
+        }
+    }
+
+    /// The loop is about to wait in its selector: whether a callback was
+    /// sent that it has not taken (then it must not wait). A quiet pipe
+    /// says first that the loop may sleep, then looks: a callback sent
+    /// before the look is seen; one sent after it sees the loop may sleep,
+    /// and writes its byte.
+    pub(crate) fn sent_before_sleep(&self) -> bool {
+        if !self.quiet {
+            return false;
+        }
+        self.shared.may_sleep.store(true, Ordering::SeqCst);
+        self.has_sent()
+    }
+
+    /// The loop is awake again: a quiet pipe is not written to from now on.
+    pub(crate) fn awake(&self) {
+        if self.quiet {
+            self.shared.may_sleep.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the pipe is quiet: then the loop takes what was sent in
+    /// every iteration, whether or not a byte came.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether a callback was sent that the loop has not taken.
+    pub(crate) fn has_sent(&self) -> bool {
+        self.shared
+            .lock()
+            .as_ref()
+            .is_some_and(|open| !open.queue.is_empty())
+    }
+
+    /// Every callback sent so far, without reading the socket.
+    pub(crate) fn take_sent(&self) -> Vec<Sent<L>> {
         match self.shared.lock().as_mut() {
             Some(open) => open.queue.drain(..).collect(),
             None => Vec::new(),
         }
     }
+    // ANCHOR_END: quiet
 
     /// The loop is closing: refuse every later call, close the sending end,
     /// and hand back what was sent and never run, for the loop to drop.
     pub(crate) fn close(&self) -> Vec<Sent<L>> {
         let open = self.shared.lock().take();
         open.map(|open| open.queue.into()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable(pipe: &SelfPipe<()>) -> bool {
+        (&pipe.receiver).read(&mut [0; 64]).is_ok()
+    }
+
+    #[test]
+    fn every_call_writes_a_byte_unless_the_pipe_is_quiet() {
+        let mut pipe = SelfPipe::<()>::new().unwrap();
+        let remote = pipe.remote();
+        remote.call_soon_threadsafe(|()| {}).unwrap();
+        assert!(readable(&pipe), "asyncio's way: a byte per call");
+        pipe.set_quiet(true);
+        pipe.awake();
+        remote.call_soon_threadsafe(|()| {}).unwrap();
+        assert!(!readable(&pipe), "the loop is awake: no byte");
+        assert_eq!(pipe.take_sent().len(), 2, "but the callbacks are there");
+        assert!(
+            !pipe.sent_before_sleep(),
+            "nothing left: the loop may sleep"
+        );
+        remote.call_soon_threadsafe(|()| {}).unwrap();
+        assert!(readable(&pipe), "it may sleep: a byte");
+        pipe.awake();
+        assert!(pipe.sent_before_sleep(), "a call not taken: do not sleep");
+    }
+
+    #[test]
+    fn a_pipe_no_longer_quiet_writes_the_byte_its_calls_did_not() {
+        let mut pipe = SelfPipe::<()>::new().unwrap();
+        let remote = pipe.remote();
+        pipe.set_quiet(true);
+        remote.call_soon_threadsafe(|()| {}).unwrap();
+        assert!(!readable(&pipe));
+        pipe.set_quiet(false);
+        assert!(readable(&pipe), "else the loop would sleep past the call");
     }
 }

@@ -244,3 +244,47 @@ fn a_cancelled_reader_does_not_run_and_is_dropped_when_its_descriptor_is_next_re
     // As asyncio's `_process_events` does with a cancelled reader's handle.
     assert!(event_loop.watched().is_empty());
 }
+
+/// Making it fast: a loop that looks before it sleeps is written to only
+/// while it may sleep. A call that races with its falling asleep is never
+/// lost: another thread sends 10⁴ calls, each when the one before has run,
+/// so each may arrive as the loop stops looking; every one runs.
+#[test]
+fn a_quiet_self_pipe_loses_no_call_that_races_with_the_loop_falling_asleep() {
+    const CALLS: u32 = 10_000;
+    let event_loop = SelectorEventLoop::with_selector(RealClock::new(), PollSelector::new());
+    let event_loop = event_loop.unwrap();
+    event_loop.poller().set_idle_spin(2);
+    let remote = event_loop.remote().unwrap();
+    let worker = std::thread::spawn(move || {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        for n in 0..CALLS {
+            let sender = sender.clone();
+            remote
+                .call_soon_threadsafe(move |_| {
+                    // Sent late, after a lost call, nobody listens.
+                    let _late = sender.send(n);
+                })
+                .unwrap();
+            // Not a time limit, a guard: a lost call would wait for ever.
+            match receiver.recv_timeout(Duration::from_secs(10)) {
+                Ok(ran) => assert_eq!(ran, n),
+                Err(_) => return Err(format!("call {n} was lost")),
+            }
+        }
+        remote
+            .call_soon_threadsafe(|event_loop| event_loop.stop())
+            .unwrap();
+        Ok(())
+    });
+    // A lost call leaves the loop asleep: the worker's answer stops it.
+    let stop = event_loop.remote().unwrap();
+    let watcher = std::thread::spawn(move || {
+        let answer = worker.join().unwrap();
+        stop.call_soon_threadsafe(|event_loop| event_loop.stop())
+            .unwrap();
+        answer
+    });
+    event_loop.run_forever().unwrap();
+    assert_eq!(watcher.join().unwrap(), Ok(()));
+}

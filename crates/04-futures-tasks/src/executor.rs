@@ -27,6 +27,7 @@ use std::collections::{HashMap, VecDeque};
 use std::error::Error;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 
@@ -38,11 +39,12 @@ use crate::concurrent::{ConcurrentError, ConcurrentFuture};
 use crate::futures::Future;
 
 /// Work for a pool thread, told to run, or that it never will.
-type Job = Box<dyn FnOnce(Start) + Send>;
+type Job = Box<dyn for<'a> FnOnce(Start<'a>) + Send>;
 
 /// What a job is told when its turn comes.
-enum Start {
-    Run,
+enum Start<'a> {
+    /// Run, and tell the pool when the function has returned.
+    Run(&'a Pool),
     /// The pool shut down before it started.
     Cancel,
 }
@@ -69,12 +71,16 @@ struct Pool {
     state: Mutex<PoolState>,
     /// Notified when work arrives, or at shutdown.
     work: Condvar,
+    /// Threads running a function. One counts as idle again as soon as
+    /// its function returns, before the answer goes out: work sent in
+    /// reply then finds it idle, and starts no thread of its own.
+    busy: AtomicUsize,
 }
 
 struct PoolState {
     jobs: VecDeque<Job>,
-    /// Threads waiting for work.
-    idle: usize,
+    /// Threads asleep, waiting for work.
+    sleeping: usize,
     threads: Vec<JoinHandle<()>>,
     shutdown: bool,
 }
@@ -117,7 +123,7 @@ impl ThreadPoolExecutor {
     pub fn spinning(max_workers: usize, looks: u32) -> Self {
         let state = PoolState {
             jobs: VecDeque::new(),
-            idle: 0,
+            sleeping: 0,
             threads: Vec::new(),
             shutdown: false,
         };
@@ -125,6 +131,7 @@ impl ThreadPoolExecutor {
             shared: Arc::new(Pool {
                 state: Mutex::new(state),
                 work: Condvar::new(),
+                busy: AtomicUsize::new(0),
             }),
             max_workers: max_workers.max(1),
             looks,
@@ -172,10 +179,13 @@ impl ThreadPoolExecutor {
         function: impl FnOnce() -> T + Send + 'static,
         then: impl FnOnce(Result<T, JobError>) + Send + 'static,
     ) -> Result<(), ShutDown> {
-        let job = move |start| {
+        let job = move |start: Start<'_>| {
             let outcome = match start {
-                Start::Run => catch_unwind(AssertUnwindSafe(function))
-                    .map_err(|payload| JobError::Panicked(panic_message(payload.as_ref()))),
+                Start::Run(pool) => {
+                    let outcome = catch_unwind(AssertUnwindSafe(function));
+                    pool.busy.fetch_sub(1, Ordering::Release);
+                    outcome.map_err(|payload| JobError::Panicked(panic_message(payload.as_ref())))
+                }
                 Start::Cancel => Err(JobError::Cancelled),
             };
             then(outcome);
@@ -185,7 +195,8 @@ impl ThreadPoolExecutor {
             return Err(ShutDown);
         }
         state.jobs.push_back(Box::new(job));
-        if state.jobs.len() > state.idle && state.threads.len() < self.max_workers {
+        let idle = state.threads.len() - self.shared.busy.load(Ordering::Acquire);
+        if state.jobs.len() > idle && state.threads.len() < self.max_workers {
             let (pool, looks) = (Arc::clone(&self.shared), self.looks);
             let name = format!("executor-{}", state.threads.len());
             let thread = thread::Builder::new()
@@ -196,7 +207,7 @@ impl ThreadPoolExecutor {
         }
         // A thread asleep on the condition variable needs waking; one that
         // is busy, or still looking, finds the work by itself.
-        let sleeping = state.idle > 0;
+        let sleeping = state.sleeping > 0;
         drop(state);
         if sleeping {
             self.shared.work.notify_one();
@@ -240,18 +251,19 @@ fn work(pool: &Pool, looks: u32) {
         }
         let mut state = pool.state.lock().unwrap_or_else(PoisonError::into_inner);
         while state.jobs.is_empty() && !state.shutdown {
-            state.idle += 1;
+            state.sleeping += 1;
             state = pool
                 .work
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
-            state.idle -= 1;
+            state.sleeping -= 1;
         }
         let Some(job) = state.jobs.pop_front() else {
             return; // shut down, and nothing left
         };
+        pool.busy.fetch_add(1, Ordering::Relaxed);
         drop(state);
-        job(Start::Run);
+        job(Start::Run(pool));
     }
 }
 

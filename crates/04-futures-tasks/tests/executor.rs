@@ -189,3 +189,25 @@ fn a_spinning_pool_on_a_spinning_loop_answers_in_order_and_shuts_down() {
     pool.shutdown();
     assert!(pool.submit(|| ()).is_err());
 }
+
+/// A pool thread counts as idle once its function has returned, before its
+/// answer wakes the task: so the task's next call, which may come before
+/// the thread has gone back for work, finds it idle and starts no other.
+/// Calls made one after the other use one thread, whether the pool's
+/// threads sleep at once or look for work first.
+#[test]
+fn calls_one_after_the_other_use_one_thread() {
+    for looks in [0, 50] {
+        let event_loop = new_loop();
+        let pool = Arc::new(ThreadPoolExecutor::spinning(4, looks));
+        let (inner, on_pool) = (event_loop.clone(), Arc::clone(&pool));
+        run_until_complete(&event_loop, async move {
+            for n in 0..1_000_u32 {
+                let answer = run_in_executor(&inner, Some(&on_pool), move || n);
+                assert_eq!(answer.unwrap().await.unwrap(), n);
+            }
+        })
+        .unwrap();
+        assert_eq!(pool.threads(), 1, "looks: {looks}");
+    }
+}
