@@ -91,8 +91,9 @@ pub trait AbstractEventLoop: Clone + Sized + 'static {
     /// How many timers are scheduled, cancelled ones included.
     fn scheduled_count(&self) -> usize;
     /// asyncio's `set_exception_handler`: who hears about callbacks that
-    /// panic. Without one, `Exception in callback <handle>: <message>` goes
-    /// to standard error.
+    /// panic (and what else the loop reports). Without one, the report
+    /// goes to standard error, `Exception in callback <handle>: <message>`
+    /// for a panic (`CallbackPanic`'s `Display`).
     fn set_exception_handler(&self, handler: impl Fn(&Self, &CallbackPanic) + 'static);
     /// What the loop keeps about its own running; the methods below answer
     /// from it, the same for every loop.

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use crate::abstract_loop::AbstractEventLoop;
-use crate::error::CallbackPanic;
+use crate::error::{CallbackPanic, ReportKind};
 use crate::event_loop::EventLoop;
 use crate::poller::Poller;
 use crate::seconds::{Nanos, to_seconds};
@@ -37,6 +37,7 @@ impl<P: Poller> EventLoop<P> {
         self.call_exception_handler(&CallbackPanic {
             handle: what,
             message,
+            kind: ReportKind::Warning,
         });
     }
     // ANCHOR_END: report_if_slow

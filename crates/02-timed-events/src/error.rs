@@ -1,5 +1,5 @@
-//! What can go wrong with a loop: one error type, and the report of a
-//! callback that panicked.
+//! What can go wrong with a loop: one error type, and what the loop
+//! reports to its exception handler (a callback that panicked, first).
 //!
 //! Mirrors the `RuntimeError`s of CPython's `asyncio/base_events.py`
 //! ("Event loop is closed", "This event loop is already running", ...),
@@ -77,11 +77,52 @@ impl std::error::Error for LoopError {
     }
 }
 
-/// A callback that panicked, as the loop reports it to its exception handler.
+/// What the loop reports to its exception handler: a callback that
+/// panicked, and (from stage 4 on) a future or task reported as it goes, or
+/// a callback that held the loop too long, as asyncio's handler is handed a
+/// `context` with a message and what it is about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallbackPanic {
-    /// The handle's description: what it was and where it was made.
+    /// What it is about: the handle, future or task, and where it was made.
     pub handle: String,
-    /// The panic message, if it was a string.
+    /// The panic message, if it was a string; else what happened.
     pub message: String,
+    /// Which kind of report it is.
+    pub kind: ReportKind,
+}
+
+/// The kinds of report, each printed its own way by the default handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    /// A callback panicked; `message` is the panic's.
+    Panicked,
+    /// A future or task (asyncio's context key: `future`, `task`) reported
+    /// as it goes; `message` says why.
+    About(&'static str),
+    /// A warning whose message names what it is about (debug mode's slow
+    /// callback, which asyncio logs as a warning).
+    Warning,
+}
+
+impl CallbackPanic {
+    /// The report of the callback `handle`, which panicked with `message`.
+    pub fn panicked(handle: String, message: String) -> Self {
+        Self {
+            handle,
+            message,
+            kind: ReportKind::Panicked,
+        }
+    }
+}
+
+/// What asyncio's `default_exception_handler` would log for it.
+impl fmt::Display for CallbackPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (handle, message) = (&self.handle, &self.message);
+        match self.kind {
+            ReportKind::Panicked => write!(f, "Exception in callback {handle}: {message}"),
+            ReportKind::About(key) => write!(f, "{message}\n{key}: {handle}"),
+            ReportKind::Warning => write!(f, "{message}"),
+        }
+    }
 }

@@ -151,12 +151,12 @@ impl<P: Poller> EventLoop<P> {
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(self, report)));
         if let Err(payload) = outcome {
             default_exception_handler(&CallbackPanic {
-                handle: report.handle.clone(),
                 message: format!(
                     "{}; then, in the exception handler: Unhandled error in exception handler: {}",
                     report.message,
                     panic_message(payload.as_ref())
                 ),
+                ..report.clone()
             });
         }
     }
@@ -392,8 +392,5 @@ impl<P: Poller> std::fmt::Debug for EventLoop<P> {
 
 /// asyncio's `default_exception_handler`, which logs; here, standard error.
 fn default_exception_handler(report: &CallbackPanic) {
-    eprintln!(
-        "Exception in callback {}: {}",
-        report.handle, report.message
-    );
+    eprintln!("{report}");
 }

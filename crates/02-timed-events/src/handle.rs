@@ -143,10 +143,10 @@ impl<P: Poller> Handle<P> {
             None => {}
         }));
         if let Err(payload) = outcome {
-            event_loop.call_exception_handler(&CallbackPanic {
-                handle: self.to_string(),
-                message: panic_message(payload.as_ref()),
-            });
+            event_loop.call_exception_handler(&CallbackPanic::panicked(
+                self.to_string(),
+                panic_message(payload.as_ref()),
+            ));
         }
     }
     // ANCHOR_END: run

@@ -39,7 +39,7 @@ pub mod seconds;
 
 pub use abstract_loop::{AbstractEventLoop, TimerHandle};
 pub use driver::{Event, RunCoroutines, SleepUntil, asleep, sleep, sleep_until, spawn};
-pub use error::{CallbackPanic, LoopError};
+pub use error::{CallbackPanic, LoopError, ReportKind};
 pub use event_loop::EventLoop;
 pub use handle::{Callback, Handle};
 pub use poller::{Poller, Sleeper};

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use demo_support::{EventKind, Mark};
-use stage02_timed_events::{AbstractEventLoop, CallbackPanic, get_running_loop};
+use stage02_timed_events::{AbstractEventLoop, CallbackPanic, ReportKind, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
 use crate::monitor;
@@ -352,6 +352,7 @@ pub(crate) fn never_retrieved(
     CallbackPanic {
         handle: format!("<{kind} finished created at {created_at}>"),
         message: format!("{kind} exception was never retrieved: {error}"),
+        kind: ReportKind::About("future"),
     }
 }
 

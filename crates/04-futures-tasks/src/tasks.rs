@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 
 use demo_support::Mark;
 use stage01_generator_loop::guessing_loop::panic_message;
-use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError};
+use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError, ReportKind};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
 use crate::futures::{Awaiting, CallbackId, Future, FutureError};
@@ -121,6 +121,7 @@ pub(crate) fn report_destroyed_pending(event_loop: &SelectorEventLoop, task: &Ta
             task.name, task.created_at
         ),
         message: "Task was destroyed but it is pending!".to_string(),
+        kind: ReportKind::About("task"),
     });
 }
 // ANCHOR_END: destroyed_pending

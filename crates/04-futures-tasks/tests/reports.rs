@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
-use stage01_generator_loop::VirtualClock;
+use demo_support::transcript::assert_matches_file;
+use stage01_generator_loop::{Clock, VirtualClock};
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
 use stage04_futures_tasks::{Future, create_task, run_until_complete, yield_now};
@@ -113,4 +114,40 @@ fn closing_the_loop_reports_each_task_still_pending() {
         );
         assert!(line.starts_with(&start), "{line}");
     }
+}
+
+/// Debug mode's three reports, as the default exception handler prints
+/// them to standard error (it prints each report's `Display`): a step that
+/// held the loop, a task's exception nobody retrieved, a task destroyed
+/// pending. The book shows `tests/output/reports.txt`.
+#[test]
+fn the_book_shows_the_three_reports_as_the_default_handler_prints_them() {
+    let clock = VirtualClock::new();
+    let event_loop = SelectorEventLoop::with_selector(clock.clone(), PollSelector::new()).unwrap();
+    event_loop.set_debug(true);
+    let printed = Rc::new(RefCell::new(String::new()));
+    let kept = Rc::clone(&printed);
+    event_loop.set_exception_handler(move |_, report| {
+        kept.borrow_mut().push_str(&format!("{report}\n"));
+    });
+    let slow = create_task(&event_loop, async move {
+        // A blocking call, as the virtual clock sees it.
+        clock.sleep(std::time::Duration::from_millis(250));
+    })
+    .unwrap();
+    slow.set_name("slow");
+    let failing = create_task(&event_loop, async { panic!("boom") }).unwrap();
+    failing.set_name("failing");
+    let forever = create_task(&event_loop, async {
+        loop {
+            yield_now().await;
+        }
+    })
+    .unwrap();
+    forever.set_name("forever");
+    event_loop.run_once().unwrap();
+    drop((slow, failing, forever));
+    event_loop.close().unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output/reports.txt");
+    assert_matches_file(&path, &printed.borrow());
 }

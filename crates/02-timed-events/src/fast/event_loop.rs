@@ -197,17 +197,12 @@ impl FastEventLoop {
         let outcome = catch_unwind(AssertUnwindSafe(|| callback(self)));
         if let Err(payload) = outcome {
             let origin = self.inner.slots.borrow().origin(id);
-            let report = CallbackPanic {
-                handle: describe(origin, false),
-                message: panic_message(payload.as_ref()),
-            };
+            let report =
+                CallbackPanic::panicked(describe(origin, false), panic_message(payload.as_ref()));
             let handler = self.inner.exception_handler.borrow().clone();
             let outcome = catch_unwind(AssertUnwindSafe(|| match handler {
                 Some(handler) => handler(self, &report),
-                None => eprintln!(
-                    "Exception in callback {}: {}",
-                    report.handle, report.message
-                ),
+                None => eprintln!("{report}"),
             }));
             if let Err(payload) = outcome {
                 let message = panic_message(payload.as_ref());

@@ -167,10 +167,7 @@ pub fn serve(clock: impl Clock + 'static, delays: &[f64], end: End) -> Result<Re
         if report.message == "Task was destroyed but it is pending!" {
             count.set(count.get() + 1);
         } else {
-            eprintln!(
-                "Exception in callback {}: {}",
-                report.handle, report.message
-            );
+            eprintln!("{report}");
         }
     });
     let response = Response::default();
