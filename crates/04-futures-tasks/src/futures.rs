@@ -20,7 +20,7 @@ use demo_support::{EventKind, Mark};
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, ReportKind, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
-use crate::monitor;
+use crate::monitor::{self, Cancel};
 
 /// The timeline row on which each future that is done is marked.
 pub const FUTURES_ROW: &str = "(futures)";
@@ -397,6 +397,7 @@ impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
             }
         }
         monitor::note("future", self.at);
+        monitor::note_waiter(Rc::clone(&self.future.state) as Rc<dyn Cancel>);
         Poll::Pending
     }
 }
@@ -426,6 +427,13 @@ impl<T> Drop for Awaiting<T> {
     }
 }
 // ANCHOR_END: awaiting
+
+/// A future a task waits on, cancelled as [`Future::cancel`] does it.
+impl<T: 'static> Cancel for State<T> {
+    fn cancel(self: Rc<Self>) -> bool {
+        Future { state: self }.cancel()
+    }
+}
 
 impl<T> Clone for Future<T> {
     fn clone(&self) -> Self {

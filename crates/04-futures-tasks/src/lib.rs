@@ -55,7 +55,7 @@ pub use locks::{
     Semaphore, SemaphoreGuard,
 };
 pub use loop_thread::LoopThread;
-pub use monitor::Suspension;
+pub use monitor::{Cancel, Suspension};
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
 pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};

@@ -34,29 +34,58 @@ pub struct Suspension {
 thread_local! {
     /// The note of the step running in this thread, if any yet.
     static NOTED: Cell<Option<Suspension>> = const { Cell::new(None) };
+    /// The future the step's awaitable waits on, if it said.
+    static WAITER: RefCell<Option<Rc<dyn Cancel>>> = const { RefCell::new(None) };
 }
 
 /// An awaitable answers `Pending`: note what it is and where it was awaited.
-pub(crate) fn note(awaiting: &'static str, at: &'static Location<'static>) {
+pub fn note(awaiting: &'static str, at: &'static Location<'static>) {
     NOTED.set(Some(Suspension { awaiting, at }));
 }
 
 /// A step begins: no note yet.
 pub(crate) fn begin_step() {
     NOTED.set(None);
+    drop(take_waiter());
 }
 
 /// The step answered `Pending`: what its task now awaits.
 pub(crate) fn end_step() -> Option<Suspension> {
+    drop(take_waiter()); // if nobody took it (stage 5 does)
     NOTED.take()
 }
 // ANCHOR_END: suspension
 
+// ANCHOR: waiter
+/// What a task waits on, as a cancellation can reach it: asyncio's
+/// `Task._fut_waiter`, the future whose `cancel` a cancelled task calls.
+/// A future's awaiter notes its future here when it answers `Pending`;
+/// stage 5's tasks take the note, and cancel what it names.
+pub trait Cancel {
+    /// asyncio's `cancel()`: whether it was cancelled now (not if it was
+    /// done, or refuses).
+    fn cancel(self: Rc<Self>) -> bool;
+}
+
+/// An awaitable answers `Pending`, waiting on `waiter`.
+pub fn note_waiter(waiter: Rc<dyn Cancel>) {
+    WAITER.set(Some(waiter));
+}
+
+/// What the step's awaitable said it waits on, if it did; forgotten here.
+pub fn take_waiter() -> Option<Rc<dyn Cancel>> {
+    WAITER.take()
+}
+// ANCHOR_END: waiter
+
 /// `inner`, noting `awaiting` at `at` whenever it answers `Pending`.
-pub(crate) struct Noted<F> {
-    pub(crate) inner: F,
-    pub(crate) awaiting: &'static str,
-    pub(crate) at: &'static Location<'static>,
+pub struct Noted<F> {
+    /// The awaitable.
+    pub inner: F,
+    /// What it is, for the table: `sleep`, `future`, ...
+    pub awaiting: &'static str,
+    /// Where it was awaited.
+    pub at: &'static Location<'static>,
 }
 
 impl<F: std::future::Future + Unpin> std::future::Future for Noted<F> {

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use stage02_timed_events::seconds::Delay;
-use stage02_timed_events::{AbstractEventLoop, TimerHandle, get_running_loop};
+use stage02_timed_events::{AbstractEventLoop, LoopError, TimerHandle, get_running_loop};
 use stage03_read_readiness::SelectorEventLoop;
 
 use crate::futures::Future;
@@ -50,16 +50,8 @@ async fn sleep_noted<T>(delay: impl Delay, result: T, at: &'static Location<'sta
     }
     let event_loop =
         get_running_loop::<SelectorEventLoop>().expect("sleep() outside a running loop");
-    let future = Future::new(&event_loop);
-    let done = future.clone();
     let delay = Duration::from_nanos(nanos.unsigned_abs());
-    let timer = event_loop.call_later(delay, move |_| {
-        let _ = done.set_result(());
-    });
-    let timer = timer.expect("a running loop is open");
-    // As asyncio's `finally: h.cancel()`: a sleeper dropped early (stage 5
-    // cancels so) takes its timer with it.
-    let _cancel = CancelOnDrop(timer);
+    let (future, _timer) = timer_future(&event_loop, delay).expect("a running loop is open");
     let awaiting = "sleep";
     let _ = Noted {
         inner: future.into_future(),
@@ -70,6 +62,23 @@ async fn sleep_noted<T>(delay: impl Delay, result: T, at: &'static Location<'sta
     result
 }
 // ANCHOR_END: sleep
+
+/// A future that a timer finishes after `delay`, and the timer, which is
+/// cancelled when the guard handed back goes: a sleeper dropped early
+/// takes its timer with it, as asyncio's `sleep` does in `finally:
+/// h.cancel()`. A future cancelled first stays cancelled (asyncio's
+/// `_set_result_unless_cancelled`).
+pub fn timer_future(
+    event_loop: &SelectorEventLoop,
+    delay: Duration,
+) -> Result<(Future<()>, impl Drop + use<>), LoopError> {
+    let future = Future::new(event_loop);
+    let done = future.clone();
+    let timer = event_loop.call_later(delay, move |_| {
+        let _ = done.set_result(());
+    })?;
+    Ok((future, CancelOnDrop(timer)))
+}
 
 /// Cancels its timer when dropped.
 struct CancelOnDrop<H: TimerHandle>(H);

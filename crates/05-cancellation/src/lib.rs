@@ -1,0 +1,17 @@
+//! Stage 5: cancellation.
+//!
+//! A task is told to stop; the stop arrives at the `.await` where it is
+//! suspended, as an `Err(Cancelled)` that ordinary control flow handles:
+//! `?` passes it on, a `match` cleans up (awaiting, if it must) or refuses
+//! it. The task ends cancelled only if the cancellation comes out of it.
+//!
+//! | module | what it holds | asyncio's name for it |
+//! |---|---|---|
+//! | [`tasks`] | a task that can be cancelled | `Task.cancel`, `cancelling`, `uncancel` (tasks.py) |
+//! | [`sleep`](mod@sleep) | awaits where a cancellation lands | `sleep`, `__sleep0` |
+
+pub mod sleep;
+pub mod tasks;
+
+pub use sleep::{sleep, yield_now};
+pub use tasks::{CurrentTask, Task, create_task, current_task};

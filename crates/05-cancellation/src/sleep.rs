@@ -1,0 +1,98 @@
+//! Sleeping and yielding, where a cancellation can land.
+//!
+//! Mirrors `sleep` and `__sleep0` in CPython's `asyncio/tasks.py`, as
+//! stage 4 does, but each answers `Result`: `Err(Cancelled)` when the task
+//! is cancelled while it waits here. A sleep waits on a future that a timer
+//! finishes (stage 4's `timer_future`), so a cancel reaches it through that
+//! future; a bare yield waits on nothing, so it takes the cancellation the
+//! task's next step hands it.
+
+use std::future::IntoFuture;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use stage02_timed_events::get_running_loop;
+use stage02_timed_events::seconds::Delay;
+use stage03_read_readiness::SelectorEventLoop;
+use stage04_futures_tasks::FutureError;
+use stage04_futures_tasks::monitor::{self, Noted};
+use stage04_futures_tasks::sleep::timer_future;
+
+use crate::tasks::take_due_cancellation;
+
+// ANCHOR: sleep
+/// asyncio's `await sleep(delay, result)`: `result` after `delay` seconds
+/// (zero or less: after one yield), or `Err(Cancelled)` if the task is
+/// cancelled first; the timer goes with the sleep.
+///
+/// # Panics
+/// For a delay of NaN seconds, or outside a running loop.
+#[track_caller]
+pub fn sleep<T>(
+    delay: impl Delay,
+    result: T,
+) -> impl std::future::Future<Output = Result<T, FutureError>> {
+    let at = Location::caller();
+    async move {
+        let nanos = delay
+            .to_nanos()
+            .expect("sleep(NaN): a delay of NaN seconds means nothing");
+        if nanos <= 0 {
+            return YieldNow { yielded: false, at }.await.map(|()| result);
+        }
+        if take_due_cancellation() {
+            return Err(FutureError::Cancelled);
+        }
+        let event_loop =
+            get_running_loop::<SelectorEventLoop>().expect("sleep() outside a running loop");
+        let delay = Duration::from_nanos(nanos.unsigned_abs());
+        let (future, _timer) = timer_future(&event_loop, delay).expect("a running loop is open");
+        let awaiting = "sleep";
+        let inner = future.into_future();
+        Noted {
+            inner,
+            awaiting,
+            at,
+        }
+        .await
+        .map(|()| result)
+    }
+}
+// ANCHOR_END: sleep
+
+// ANCHOR: yield_now
+/// asyncio's `__sleep0`: give the loop one turn, or take the cancellation
+/// the task's step hands over.
+#[track_caller]
+pub fn yield_now() -> YieldNow {
+    YieldNow {
+        yielded: false,
+        at: Location::caller(),
+    }
+}
+
+/// The future of [`yield_now`].
+pub struct YieldNow {
+    yielded: bool,
+    at: &'static Location<'static>,
+}
+
+impl std::future::Future for YieldNow {
+    type Output = Result<(), FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if take_due_cancellation() {
+            return Poll::Ready(Err(FutureError::Cancelled));
+        }
+        if self.yielded {
+            return Poll::Ready(Ok(()));
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        monitor::note("yield", self.at);
+        Poll::Pending
+    }
+}
+// ANCHOR_END: yield_now

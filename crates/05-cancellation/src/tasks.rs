@@ -1,0 +1,387 @@
+//! A task that can be told to stop.
+//!
+//! Mirrors `Task.cancel`, `Task.cancelling`, `Task.uncancel` and the parts
+//! of `Task.__step` that deliver a cancellation, in CPython's
+//! `asyncio/tasks.py`. A stage 5 task is a stage 4 task whose coroutine is
+//! wrapped in [`Cancellable`], which does at every step what `__step` does
+//! around `coro.send` / `coro.throw`.
+//!
+//! Python throws `CancelledError` into the coroutine at the `await` where it
+//! is suspended. Rust cannot throw into a future, so the cancellation
+//! arrives as a value instead: the awaitable the coroutine is suspended at
+//! answers `Err(FutureError::Cancelled)`. That happens one of two ways, as
+//! in asyncio:
+//!
+//! - the task waits on a future (asyncio's `_fut_waiter`, noted by the
+//!   awaitable in stage 4's `monitor`): `cancel` cancels that future, and
+//!   its awaiter answers `Cancelled` when the task next runs; if the future
+//!   is another task, that task is cancelled, and this one sees whatever
+//!   that one ends with;
+//! - it waits on nothing a cancel can reach (a bare `yield_now`, or it is
+//!   running and cancels itself): the request is remembered
+//!   (`_must_cancel`) and handed, at the task's next step, to the awaitable
+//!   it is suspended at (stage 5's `sleep` and `yield_now` take it).
+//!
+//! A coroutine's `Err` is its exception: it ends the task with it, as a
+//! raised exception ends an asyncio task, and `Err(Cancelled)` ends it
+//! cancelled. So `?` passes a cancellation on, and a `match` handles it.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::IntoFuture;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use pin_project_lite::pin_project;
+use stage02_timed_events::LoopError;
+use stage03_read_readiness::SelectorEventLoop;
+use stage04_futures_tasks::{Cancel, FutureError, IntoTask, TaskId, monitor};
+
+// ANCHOR: task
+/// asyncio's `Task`, with `cancel`. Clones are the same task. Its coroutine
+/// returns `Result<T, FutureError>`: `Ok` is its result, `Err` its
+/// exception, `Err(Cancelled)` its cancellation.
+pub struct Task<T> {
+    inner: Stage4Task<T>,
+    cancel: Rc<Cancellation>,
+}
+
+/// What a task's cancellation needs: the wrapper around its coroutine and
+/// every handle to the task share it.
+#[derive(Default)]
+struct Cancellation {
+    /// asyncio's `_num_cancels_requested` (`cancelling`, `uncancel`).
+    requested: Cell<u32>,
+    /// asyncio's `_must_cancel`: deliver a cancellation at the next step.
+    must_cancel: Cell<bool>,
+    /// asyncio's `_cancel_message`.
+    message: RefCell<Option<String>>,
+    /// Delivered, at the step now running or the next: the first of stage
+    /// 5's awaitables to look takes it (asyncio's `coro.throw(exc)`).
+    due: Cell<bool>,
+    /// asyncio's `_fut_waiter`: what the coroutine waits on, if it said.
+    waiter: RefCell<Option<Rc<dyn Cancel>>>,
+    /// The task's waker: a cancel wakes a task that waits on nothing a
+    /// cancel can reach.
+    waker: RefCell<Option<Waker>>,
+    started: Cell<bool>,
+    running: Cell<bool>,
+    finished: Cell<bool>,
+    /// It ended cancelled.
+    cancelled: Cell<bool>,
+}
+// ANCHOR_END: task
+
+thread_local! {
+    /// The cancellation of the stage 5 task whose step is running.
+    static CURRENT: RefCell<Option<Rc<Cancellation>>> = const { RefCell::new(None) };
+}
+
+pin_project! {
+    // ANCHOR: cancellable
+    /// A task's coroutine, wrapped so that each step does what asyncio's
+    /// `__step` does around the coroutine.
+    pub struct Cancellable<F> {
+        #[pin]
+        coroutine: F,
+        cancel: Rc<Cancellation>,
+    }
+}
+
+impl<T, F> std::future::Future for Cancellable<F>
+where
+    F: std::future::Future<Output = Result<T, FutureError>>,
+{
+    type Output = Result<T, FutureError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let cancel = this.cancel;
+        cancel
+            .waker
+            .borrow_mut()
+            .clone_from(&Some(cx.waker().clone()));
+        if cancel.must_cancel.replace(false) {
+            if !cancel.started.get() {
+                // Cancelled before its first step: its body never runs.
+                return cancel.finish(Err(FutureError::Cancelled));
+            }
+            cancel.due.set(true); // `coro.throw(CancelledError)`
+        }
+        cancel.started.set(true);
+        cancel.waiter.take(); // `self._fut_waiter = None`
+        let previous = CURRENT.replace(Some(Rc::clone(cancel)));
+        cancel.running.set(true);
+        let polled = this.coroutine.poll(cx);
+        cancel.running.set(false);
+        CURRENT.set(previous);
+        match polled {
+            Poll::Ready(outcome) => {
+                // It cancelled itself and returned without awaiting: it
+                // ends cancelled all the same.
+                if cancel.must_cancel.replace(false) {
+                    return cancel.finish(Err(FutureError::Cancelled));
+                }
+                cancel.finish(outcome)
+            }
+            Poll::Pending => {
+                let waiter = monitor::take_waiter();
+                // Cancelled while running, and now waiting on a future:
+                // cancel that future, which wakes the task with it.
+                if let Some(waiter) = waiter.as_ref().filter(|_| cancel.must_cancel.get()) {
+                    if Rc::clone(waiter).cancel() {
+                        cancel.must_cancel.set(false);
+                    }
+                }
+                *cancel.waiter.borrow_mut() = waiter;
+                Poll::Pending
+            }
+        }
+    }
+}
+// ANCHOR_END: cancellable
+
+impl Cancellation {
+    /// The coroutine is done: with `outcome`, which a cancellation ends.
+    fn finish<T>(&self, outcome: Result<T, FutureError>) -> Poll<Result<T, FutureError>> {
+        self.finished.set(true);
+        self.due.set(false);
+        self.waiter.take();
+        self.waker.take();
+        self.cancelled
+            .set(matches!(outcome, Err(FutureError::Cancelled)));
+        Poll::Ready(outcome)
+    }
+
+    // ANCHOR: cancel
+    /// asyncio's `Task.cancel(msg)`.
+    fn cancel_with(&self, message: Option<&str>) -> bool {
+        if self.finished.get() {
+            return false;
+        }
+        self.requested.set(self.requested.get() + 1);
+        let waiter = self.waiter.borrow().clone();
+        if let Some(waiter) = waiter {
+            if waiter.cancel() {
+                return true; // it arrives through what the task waits on
+            }
+        }
+        self.must_cancel.set(true);
+        *self.message.borrow_mut() = message.map(str::to_owned);
+        // asyncio's task is always queued when it waits on no future; here
+        // it may wait on something no cancel reaches: wake it.
+        if !self.running.get() {
+            if let Some(waker) = self.waker.borrow().as_ref() {
+                waker.wake_by_ref();
+            }
+        }
+        true
+    }
+    // ANCHOR_END: cancel
+}
+
+/// A task another task awaits: its cancellation is that one's, passed on.
+impl Cancel for Cancellation {
+    fn cancel(self: Rc<Self>) -> bool {
+        self.cancel_with(None)
+    }
+}
+
+// ANCHOR: create_task
+/// asyncio's `loop.create_task(coro)`, for a coroutine that can be
+/// cancelled: stage 4's task, its coroutine wrapped in [`Cancellable`].
+#[track_caller]
+pub fn create_task<T, F>(event_loop: &SelectorEventLoop, coroutine: F) -> Result<Task<T>, LoopError>
+where
+    T: 'static,
+    F: std::future::Future<Output = Result<T, FutureError>> + 'static,
+{
+    let cancel = Rc::new(Cancellation::default());
+    let wrapped = Cancellable {
+        coroutine,
+        cancel: Rc::clone(&cancel),
+    };
+    let inner = stage04_futures_tasks::create_task(event_loop, wrapped)?;
+    Ok(Task { inner, cancel })
+}
+// ANCHOR_END: create_task
+
+/// The awaitable that takes a cancellation due at this step, if there is
+/// one: stage 5's `sleep` and `yield_now` look here first (asyncio's
+/// `coro.throw` lands at whichever `await` the coroutine is suspended at).
+pub fn take_due_cancellation() -> bool {
+    CURRENT.with_borrow(|current| {
+        current
+            .as_ref()
+            .is_some_and(|cancel| cancel.due.replace(false))
+    })
+}
+
+impl<T: 'static> Task<T> {
+    /// Its number.
+    pub fn id(&self) -> TaskId {
+        self.inner.id()
+    }
+
+    /// asyncio's `get_name`.
+    pub fn get_name(&self) -> String {
+        self.inner.get_name()
+    }
+
+    /// asyncio's `set_name`.
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.inner.set_name(name);
+    }
+
+    /// Where `create_task` was called.
+    pub fn created_at(&self) -> &'static Location<'static> {
+        self.inner.created_at()
+    }
+
+    /// Whether its coroutine has ended (returned, failed or cancelled).
+    pub fn done(&self) -> bool {
+        self.inner.done()
+    }
+
+    /// asyncio's `cancelled()`: whether it ended cancelled. Not right after
+    /// `cancel`: only once the cancellation has gone through it.
+    pub fn cancelled(&self) -> bool {
+        self.done() && self.cancel.cancelled.get()
+    }
+
+    /// asyncio's `cancel(msg)`: ask the task to stop. `false` if it is done;
+    /// else the request goes to what it waits on, or to its next step.
+    pub fn cancel(&self, message: Option<&str>) -> bool {
+        self.cancel.cancel_with(message)
+    }
+
+    /// asyncio's `cancelling()`: how many cancellations were requested and
+    /// not taken back with `uncancel`.
+    pub fn cancelling(&self) -> u32 {
+        self.cancel.requested.get()
+    }
+
+    /// asyncio's `uncancel()`: take one request back (a timeout that
+    /// caught its own cancellation does); how many are left.
+    pub fn uncancel(&self) -> u32 {
+        let left = self.cancel.requested.get().saturating_sub(1);
+        self.cancel.requested.set(left);
+        left
+    }
+
+    /// The message of the last `cancel` that was not passed on.
+    pub fn cancel_message(&self) -> Option<String> {
+        self.cancel.message.borrow().clone()
+    }
+
+    /// The stage 4 task underneath (its future, done-callbacks, table row).
+    pub fn as_stage4(&self) -> &Stage4Task<T> {
+        &self.inner
+    }
+}
+
+impl<T: Clone + 'static> Task<T> {
+    /// asyncio's `Task.result()`: the value; the exception, or
+    /// `Cancelled`, if it ended so; `InvalidState` while pending.
+    pub fn result(&self) -> Result<T, FutureError> {
+        self.inner.result().and_then(|outcome| outcome)
+    }
+}
+
+/// The task whose step is running, as `asyncio.current_task()`, for a
+/// coroutine that cancels itself (or asks how often it was cancelled).
+pub struct CurrentTask {
+    cancel: Rc<Cancellation>,
+}
+
+/// asyncio's `current_task()`: the stage 5 task running now, if one is.
+pub fn current_task() -> Option<CurrentTask> {
+    CURRENT.with_borrow(|current| current.clone().map(|cancel| CurrentTask { cancel }))
+}
+
+impl CurrentTask {
+    /// asyncio's `cancel(msg)`, on the task itself.
+    pub fn cancel(&self, message: Option<&str>) -> bool {
+        self.cancel.cancel_with(message)
+    }
+
+    /// asyncio's `cancelling()`.
+    pub fn cancelling(&self) -> u32 {
+        self.cancel.requested.get()
+    }
+
+    /// asyncio's `uncancel()`.
+    pub fn uncancel(&self) -> u32 {
+        let left = self.cancel.requested.get().saturating_sub(1);
+        self.cancel.requested.set(left);
+        left
+    }
+}
+
+// ANCHOR: await_task
+/// `task.await`: the task's outcome. While it waits, a cancel of the
+/// awaiting task is passed on to this one (asyncio: the awaited task is the
+/// awaiter's `_fut_waiter`).
+pub struct AwaitingTask<T: Clone + 'static> {
+    inner: <Stage4Task<T> as IntoFuture>::IntoFuture,
+    cancel: Rc<Cancellation>,
+}
+
+/// The stage 4 task underneath a stage 5 task of `T`.
+type Stage4Task<T> = stage04_futures_tasks::Task<Result<T, FutureError>>;
+
+impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let polled = Pin::new(&mut self.inner).poll(cx);
+        match polled {
+            Poll::Ready(outcome) => Poll::Ready(outcome.and_then(|outcome| outcome)),
+            Poll::Pending => {
+                monitor::note_waiter(Rc::clone(&self.cancel) as Rc<dyn Cancel>);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: Clone + 'static> IntoFuture for Task<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = AwaitingTask<T>;
+
+    #[track_caller]
+    fn into_future(self) -> AwaitingTask<T> {
+        AwaitingTask {
+            cancel: Rc::clone(&self.cancel),
+            inner: self.inner.into_future(),
+        }
+    }
+}
+// ANCHOR_END: await_task
+
+/// `run_until_complete(task)`: runs the task underneath, whose value is
+/// the stage 5 task's outcome.
+impl<T: 'static> IntoTask for Task<T> {
+    type Output = Result<T, FutureError>;
+
+    fn into_task(self, _: &SelectorEventLoop) -> Result<Stage4Task<T>, LoopError> {
+        Ok(self.inner)
+    }
+}
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            cancel: Rc::clone(&self.cancel),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
