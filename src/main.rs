@@ -18,6 +18,10 @@ const STAGES: &[(&str, &str)] = &[
         "stage04-futures-tasks",
         "futures, tasks and wakers on the selector loop",
     ),
+    (
+        "stage05-cancellation",
+        "cancellation, delivered at the await where a task waits",
+    ),
 ];
 
 fn main() {

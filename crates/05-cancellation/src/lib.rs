@@ -9,7 +9,9 @@
 //! |---|---|---|
 //! | [`tasks`] | a task that can be cancelled | `Task.cancel`, `cancelling`, `uncancel` (tasks.py) |
 //! | [`sleep`](mod@sleep) | awaits where a cancellation lands | `sleep`, `__sleep0` |
+//! | [`scenarios`] | how a cancellation travels | |
 
+pub mod scenarios;
 pub mod sleep;
 pub mod tasks;
 

@@ -79,8 +79,8 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Cancellation>>> = const { RefCell::new(None) };
 }
 
+// ANCHOR: cancellable
 pin_project! {
-    // ANCHOR: cancellable
     /// A task's coroutine, wrapped so that each step does what asyncio's
     /// `__step` does around the coroutine.
     pub struct Cancellable<F> {

@@ -205,13 +205,17 @@ fn cancelling_counts_requests_and_uncancel_takes_them_back() {
     let event_loop = new_loop();
     let task = create_task(&event_loop, async {
         let mut refused = 0;
-        while refused < 2 {
+        // Bounded, so that a cancel that never arrives fails the test.
+        for _ in 0..10 {
             if sleep(10.0, ()).await.is_err() {
                 refused += 1;
                 current_task().unwrap().uncancel();
             }
+            if refused == 2 {
+                return Ok(current_task().unwrap().cancelling());
+            }
         }
-        Ok(current_task().unwrap().cancelling())
+        Ok(u32::MAX)
     })
     .unwrap();
     let target = task.clone();
@@ -231,9 +235,11 @@ fn cancelling_counts_requests_and_uncancel_takes_them_back() {
 fn a_cancel_while_waiting_at_a_bare_yield_arrives_at_that_yield() {
     let event_loop = new_loop();
     let task = create_task(&event_loop, async {
-        loop {
+        // Bounded, so that a cancel that never arrives fails the test.
+        for _ in 0..1_000 {
             yield_now().await?;
         }
+        Ok(())
     })
     .unwrap();
     let target = task.clone();
