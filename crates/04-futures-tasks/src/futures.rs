@@ -17,7 +17,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use demo_support::{EventKind, Mark};
-use stage02_timed_events::{AbstractEventLoop, CallbackPanic, ReportKind, get_running_loop};
+use stage02_timed_events::{
+    AbstractEventLoop, CallbackPanic, LoopError, ReportKind, get_running_loop,
+};
 use stage03_read_readiness::SelectorEventLoop;
 
 use crate::monitor::{self, Cancel};
@@ -472,3 +474,12 @@ impl fmt::Display for FutureError {
 }
 
 impl Error for FutureError {}
+
+/// A loop that refuses (closed, say) inside a coroutine is an exception
+/// there, as asyncio raises `RuntimeError("Event loop is closed")`: `?`
+/// makes it the task's.
+impl From<LoopError> for FutureError {
+    fn from(error: LoopError) -> Self {
+        FutureError::Exception(Rc::new(error))
+    }
+}
