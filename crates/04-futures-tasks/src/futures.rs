@@ -177,6 +177,14 @@ impl<T: 'static> Future<T> {
         self.finish(Err(FutureError::Exception(Rc::new(error))))
     }
 
+    /// asyncio's `futures._copy_future_state`: done, with `outcome`, as
+    /// another future ended (`shield` and `wait_for` pass a task's outcome
+    /// on so). `InvalidState` if it is done already, or is a task's.
+    pub fn set_outcome(&self, outcome: Result<T, FutureError>) -> Result<(), FutureError> {
+        self.refuse_if_of_task()?;
+        self.finish(outcome)
+    }
+
     /// asyncio's `cancel`: `false` if it was done already (or is a task's,
     /// until stage 5); else it is done, cancelled, and the done-callbacks
     /// are scheduled.
@@ -375,6 +383,11 @@ impl<T: Clone + 'static> std::future::Future for Awaiting<T> {
     type Output = Result<T, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A cancellation thrown in here (stage 5) comes first, as Python's
+        // `throw` does, even if the future is done.
+        if monitor::take_cancellation() {
+            return Poll::Ready(Err(FutureError::Cancelled));
+        }
         if self.future.done() {
             self.waiting = None;
             return Poll::Ready(self.future.result());

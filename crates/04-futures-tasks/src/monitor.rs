@@ -36,6 +36,8 @@ thread_local! {
     static NOTED: Cell<Option<Suspension>> = const { Cell::new(None) };
     /// The future the step's awaitable waits on, if it said.
     static WAITER: RefCell<Option<Rc<dyn Cancel>>> = const { RefCell::new(None) };
+    /// A cancellation handed to the step running (see `hand_cancellation`).
+    static HANDED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// An awaitable answers `Pending`: note what it is and where it was awaited.
@@ -75,6 +77,20 @@ pub fn note_waiter(waiter: Rc<dyn Cancel>) {
 /// What the step's awaitable said it waits on, if it did; forgotten here.
 pub fn take_waiter() -> Option<Rc<dyn Cancel>> {
     WAITER.take()
+}
+
+/// Hand a cancellation to the step about to run (`true`), or take back
+/// one that no awaitable took (the answer): asyncio's `__step` throws
+/// `CancelledError` into the coroutine, at whichever `await` it is
+/// suspended. Stage 5's tasks do this.
+pub fn hand_cancellation(handed: bool) -> bool {
+    HANDED.replace(handed)
+}
+
+/// An awaitable, polled, takes the cancellation handed to this step, if
+/// there is one: it then answers `Cancelled` instead of what it awaits.
+pub fn take_cancellation() -> bool {
+    HANDED.replace(false)
 }
 // ANCHOR_END: waiter
 

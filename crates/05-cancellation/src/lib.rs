@@ -9,11 +9,17 @@
 //! |---|---|---|
 //! | [`tasks`] | a task that can be cancelled | `Task.cancel`, `cancelling`, `uncancel` (tasks.py) |
 //! | [`sleep`](mod@sleep) | awaits where a cancellation lands | `sleep`, `__sleep0` |
+//! | [`shield`](mod@shield) | work its awaiter's cancellation does not reach | `shield` |
+//! | [`timeouts`] | cancellation driven by a timer | `wait_for`, `timeout`, `Timeout` (timeouts.py) |
 //! | [`scenarios`] | how a cancellation travels | |
 
 pub mod scenarios;
+pub mod shield;
 pub mod sleep;
 pub mod tasks;
+pub mod timeouts;
 
+pub use shield::shield;
 pub use sleep::{sleep, yield_now};
-pub use tasks::{CurrentTask, Task, create_task, current_task};
+pub use tasks::{CurrentTask, EnsureFuture, Task, create_task, current_task};
+pub use timeouts::{Timeout, TimeoutError, is_timeout, timeout, timeout_at, wait_for};

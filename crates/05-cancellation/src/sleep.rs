@@ -20,8 +20,6 @@ use stage04_futures_tasks::FutureError;
 use stage04_futures_tasks::monitor::{self, Noted};
 use stage04_futures_tasks::sleep::timer_future;
 
-use crate::tasks::take_due_cancellation;
-
 // ANCHOR: sleep
 /// asyncio's `await sleep(delay, result)`: `result` after `delay` seconds
 /// (zero or less: after one yield), or `Err(Cancelled)` if the task is
@@ -41,9 +39,6 @@ pub fn sleep<T>(
             .expect("sleep(NaN): a delay of NaN seconds means nothing");
         if nanos <= 0 {
             return YieldNow { yielded: false, at }.await.map(|()| result);
-        }
-        if take_due_cancellation() {
-            return Err(FutureError::Cancelled);
         }
         let event_loop =
             get_running_loop::<SelectorEventLoop>().expect("sleep() outside a running loop");
@@ -83,7 +78,7 @@ impl std::future::Future for YieldNow {
     type Output = Result<(), FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if take_due_cancellation() {
+        if monitor::take_cancellation() {
             return Poll::Ready(Err(FutureError::Cancelled));
         }
         if self.yielded {

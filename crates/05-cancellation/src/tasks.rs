@@ -37,7 +37,7 @@ use std::task::{Context, Poll, Waker};
 use pin_project_lite::pin_project;
 use stage02_timed_events::LoopError;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{Cancel, FutureError, IntoTask, TaskId, monitor};
+use stage04_futures_tasks::{CallbackId, Cancel, FutureError, IntoTask, TaskId, monitor};
 
 // ANCHOR: task
 /// asyncio's `Task`, with `cancel`. Clones are the same task. Its coroutine
@@ -58,8 +58,8 @@ struct Cancellation {
     must_cancel: Cell<bool>,
     /// asyncio's `_cancel_message`.
     message: RefCell<Option<String>>,
-    /// Delivered, at the step now running or the next: the first of stage
-    /// 5's awaitables to look takes it (asyncio's `coro.throw(exc)`).
+    /// Handed to a step whose awaitables did not take it (it waits on
+    /// something that does not look): handed again at the next step.
     due: Cell<bool>,
     /// asyncio's `_fut_waiter`: what the coroutine waits on, if it said.
     waiter: RefCell<Option<Rc<dyn Cancel>>>,
@@ -114,7 +114,9 @@ where
         cancel.waiter.take(); // `self._fut_waiter = None`
         let previous = CURRENT.replace(Some(Rc::clone(cancel)));
         cancel.running.set(true);
+        monitor::hand_cancellation(cancel.due.get());
         let polled = this.coroutine.poll(cx);
+        cancel.due.set(monitor::hand_cancellation(false)); // not taken
         cancel.running.set(false);
         CURRENT.set(previous);
         match polled {
@@ -208,16 +210,31 @@ where
 }
 // ANCHOR_END: create_task
 
-/// The awaitable that takes a cancellation due at this step, if there is
-/// one: stage 5's `sleep` and `yield_now` look here first (asyncio's
-/// `coro.throw` lands at whichever `await` the coroutine is suspended at).
-pub fn take_due_cancellation() -> bool {
-    CURRENT.with_borrow(|current| {
-        current
-            .as_ref()
-            .is_some_and(|cancel| cancel.due.replace(false))
-    })
+// ANCHOR: ensure_future
+/// What `shield`, `wait_for` and the like accept, as asyncio's
+/// `ensure_future` does: a task, or a coroutine to make one of.
+pub trait EnsureFuture<T> {
+    /// The task: itself, or a new one on `event_loop`.
+    fn ensure_future(self, event_loop: &SelectorEventLoop) -> Result<Task<T>, LoopError>;
 }
+
+impl<T: 'static> EnsureFuture<T> for Task<T> {
+    fn ensure_future(self, _: &SelectorEventLoop) -> Result<Task<T>, LoopError> {
+        Ok(self)
+    }
+}
+
+impl<T, F> EnsureFuture<T> for F
+where
+    T: 'static,
+    F: std::future::Future<Output = Result<T, FutureError>> + 'static,
+{
+    #[track_caller]
+    fn ensure_future(self, event_loop: &SelectorEventLoop) -> Result<Task<T>, LoopError> {
+        create_task(event_loop, self)
+    }
+}
+// ANCHOR_END: ensure_future
 
 impl<T: 'static> Task<T> {
     /// Its number.
@@ -279,6 +296,24 @@ impl<T: 'static> Task<T> {
     /// The stage 4 task underneath (its future, done-callbacks, table row).
     pub fn as_stage4(&self) -> &Stage4Task<T> {
         &self.inner
+    }
+}
+
+impl<T: 'static> Task<T> {
+    /// asyncio's `Task.add_done_callback`: `callback` runs, in a later
+    /// iteration, once the task is done; it is handed the task.
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&SelectorEventLoop, &Task<T>) + 'static,
+    ) -> CallbackId {
+        let task = self.clone();
+        self.inner
+            .add_done_callback(move |event_loop, _| callback(event_loop, &task))
+    }
+
+    /// asyncio's `Task.remove_done_callback`: `true` if it had not run.
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        self.inner.remove_done_callback(id)
     }
 }
 
