@@ -177,6 +177,17 @@ impl<T: 'static> Future<T> {
         self.finish(Err(FutureError::Exception(Rc::new(error))))
     }
 
+    /// The error it ended with (an exception, or `Cancelled`), without its
+    /// value, so without `T: Clone`; `None` if it has a value or is
+    /// pending. Counts as retrieved, as asyncio's `exception()` does.
+    pub fn error(&self) -> Option<FutureError> {
+        self.state.retrieved.set(true);
+        match self.state.outcome.borrow().as_ref() {
+            Some(Err(error)) => Some(error.clone()),
+            _ => None,
+        }
+    }
+
     /// asyncio's `futures._copy_future_state`: done, with `outcome`, as
     /// another future ended (`shield` and `wait_for` pass a task's outcome
     /// on so). `InvalidState` if it is done already, or is a task's.

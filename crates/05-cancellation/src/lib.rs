@@ -9,17 +9,23 @@
 //! |---|---|---|
 //! | [`tasks`] | a task that can be cancelled | `Task.cancel`, `cancelling`, `uncancel` (tasks.py) |
 //! | [`sleep`](mod@sleep) | awaits where a cancellation lands | `sleep`, `__sleep0` |
+//! | [`gather`](mod@gather) | several at once, cancelled together | `gather`, `_GatheringFuture` |
 //! | [`shield`](mod@shield) | work its awaiter's cancellation does not reach | `shield` |
+//! | [`taskgroups`] | tasks that fail, and are cancelled, together | `TaskGroup` (taskgroups.py) |
 //! | [`timeouts`] | cancellation driven by a timer | `wait_for`, `timeout`, `Timeout` (timeouts.py) |
 //! | [`scenarios`] | how a cancellation travels | |
 
+pub mod gather;
 pub mod scenarios;
 pub mod shield;
 pub mod sleep;
+pub mod taskgroups;
 pub mod tasks;
 pub mod timeouts;
 
+pub use gather::{Gathered, gather, gather_return_exceptions};
 pub use shield::shield;
 pub use sleep::{sleep, yield_now};
+pub use taskgroups::{TaskGroup, TaskGroupError, group_errors};
 pub use tasks::{CurrentTask, EnsureFuture, Task, create_task, current_task};
 pub use timeouts::{Timeout, TimeoutError, is_timeout, timeout, timeout_at, wait_for};

@@ -29,7 +29,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::IntoFuture;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -71,6 +71,8 @@ struct Cancellation {
     finished: Cell<bool>,
     /// It ended cancelled.
     cancelled: Cell<bool>,
+    /// The exception its coroutine returned (`Err`, not a cancellation).
+    exception: RefCell<Option<FutureError>>,
 }
 // ANCHOR_END: task
 
@@ -115,10 +117,16 @@ where
         let previous = CURRENT.replace(Some(Rc::clone(cancel)));
         cancel.running.set(true);
         monitor::hand_cancellation(cancel.due.get());
-        let polled = this.coroutine.poll(cx);
+        let polled = catch_unwind(AssertUnwindSafe(|| this.coroutine.poll(cx)));
         cancel.due.set(monitor::hand_cancellation(false)); // not taken
         cancel.running.set(false);
         CURRENT.set(previous);
+        let polled = polled.unwrap_or_else(|payload| {
+            // A panic is the task's exception: stage 4's step makes it so.
+            // Here the task is only marked done, so that a cancel refuses.
+            let _: Poll<Result<(), _>> = cancel.finish(Ok(()));
+            resume_unwind(payload)
+        });
         match polled {
             Poll::Ready(outcome) => {
                 // It cancelled itself and returned without awaiting: it
@@ -152,8 +160,11 @@ impl Cancellation {
         self.due.set(false);
         self.waiter.take();
         self.waker.take();
-        self.cancelled
-            .set(matches!(outcome, Err(FutureError::Cancelled)));
+        match &outcome {
+            Err(FutureError::Cancelled) => self.cancelled.set(true),
+            Err(error) => *self.exception.borrow_mut() = Some(error.clone()),
+            Ok(_) => {}
+        }
         Poll::Ready(outcome)
     }
 
@@ -268,6 +279,14 @@ impl<T: 'static> Task<T> {
         self.done() && self.cancel.cancelled.get()
     }
 
+    /// asyncio's `exception()`: the exception it ended with (its
+    /// coroutine's `Err`, or its panic), if it did; `None` if it returned a
+    /// value, was cancelled, or is pending.
+    pub fn exception(&self) -> Option<FutureError> {
+        let returned = self.cancel.exception.borrow().clone();
+        returned.or_else(|| self.inner.as_future().error())
+    }
+
     /// asyncio's `cancel(msg)`: ask the task to stop. `false` if it is done;
     /// else the request goes to what it waits on, or to its next step.
     pub fn cancel(&self, message: Option<&str>) -> bool {
@@ -291,6 +310,13 @@ impl<T: 'static> Task<T> {
     /// The message of the last `cancel` that was not passed on.
     pub fn cancel_message(&self) -> Option<String> {
         self.cancel.message.borrow().clone()
+    }
+
+    /// A handle that can cancel the task, whatever its value's type.
+    pub(crate) fn handle(&self) -> CurrentTask {
+        CurrentTask {
+            cancel: Rc::clone(&self.cancel),
+        }
     }
 
     /// The stage 4 task underneath (its future, done-callbacks, table row).
@@ -326,7 +352,9 @@ impl<T: Clone + 'static> Task<T> {
 }
 
 /// The task whose step is running, as `asyncio.current_task()`, for a
-/// coroutine that cancels itself (or asks how often it was cancelled).
+/// coroutine that cancels itself (or asks how often it was cancelled);
+/// also a task seen without its value's type (a `TaskGroup`'s).
+#[derive(Clone)]
 pub struct CurrentTask {
     cancel: Rc<Cancellation>,
 }
@@ -337,6 +365,11 @@ pub fn current_task() -> Option<CurrentTask> {
 }
 
 impl CurrentTask {
+    /// Whether the task has ended (it may be asked after its step).
+    pub fn done(&self) -> bool {
+        self.cancel.finished.get()
+    }
+
     /// asyncio's `cancel(msg)`, on the task itself.
     pub fn cancel(&self, message: Option<&str>) -> bool {
         self.cancel.cancel_with(message)
