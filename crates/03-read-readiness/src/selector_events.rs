@@ -210,7 +210,9 @@ impl Poller for SelectorPoller {
             selector.select(wait, events).map_err(into_loop_error)?;
         }
         self_pipe.awake();
-        if self.events.is_empty() {
+        // A quiet self-pipe's callbacks came without a byte: they count.
+        let sent_quietly = self_pipe.is_quiet() && self_pipe.has_sent();
+        if self.events.is_empty() && !sent_quietly {
             if hopeless {
                 return Err(LoopError::NothingToWaitFor);
             }

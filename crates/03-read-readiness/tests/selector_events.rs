@@ -288,3 +288,26 @@ fn a_quiet_self_pipe_loses_no_call_that_races_with_the_loop_falling_asleep() {
     event_loop.run_forever().unwrap();
     assert_eq!(watcher.join().unwrap(), Ok(()));
 }
+
+/// A quiet loop is told of calls without a byte while it is awake. A call
+/// sent by a thread that has gone since still runs: the loop, with nobody
+/// left to wake it, looks in its queue before it says it has nothing to
+/// wait for.
+#[test]
+fn a_quiet_loop_runs_a_call_from_a_thread_that_has_gone() {
+    let event_loop = SelectorEventLoop::with_selector(RealClock::new(), PollSelector::new());
+    let event_loop = event_loop.unwrap();
+    event_loop.poller().set_idle_spin(2);
+    let remote = event_loop.remote().unwrap();
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&ran);
+    remote
+        .call_soon_threadsafe(move |event_loop| {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            event_loop.stop();
+        })
+        .unwrap();
+    drop(remote); // the only remote: nobody can wake the loop now
+    event_loop.run_forever().unwrap();
+    assert!(ran.load(std::sync::atomic::Ordering::Relaxed));
+}

@@ -13,9 +13,10 @@
 //! - A woken waiter stays in the queue until its task runs and takes it
 //!   out. Until then it still counts as waiting, so a task that arrives in
 //!   between queues behind it instead of barging ahead.
-//! - A waiter dropped before it returns (its task dropped; stage 5 cancels
-//!   so) passes on a wake-up it was given and will not use, or the next
-//!   waiter would wait for ever.
+//! - A waiter that gives up before it returns, cancelled (stage 5: its
+//!   wait answers `Err(Cancelled)`, as asyncio's raises `CancelledError`)
+//!   or dropped with its task, passes on a wake-up it was given and will
+//!   not use, or the next waiter would wait for ever.
 //!
 //! Waiting needs a running loop (a waiter is a future of it): awaiting any
 //! of these outside one panics, as [`sleep`](crate::sleep()) does.
@@ -29,7 +30,7 @@ use std::rc::Rc;
 use stage02_timed_events::get_running_loop;
 use stage03_read_readiness::SelectorEventLoop;
 
-use crate::futures::Future;
+use crate::futures::{Future, FutureError};
 
 // ANCHOR: waiters
 /// asyncio's `_waiters`: one future per waiting task, first come first
@@ -42,11 +43,11 @@ pub(crate) struct Waiters {
 }
 
 impl Waiters {
-    /// Wait at the back of the queue until woken. Dropped before it
-    /// returns, the wait calls `abandoned`, told whether it had been woken:
-    /// asyncio's `except CancelledError:`, where a waiter that gives up
-    /// passes on what it was given.
-    pub(crate) async fn wait(&self, abandoned: impl FnOnce(bool)) {
+    /// Wait at the back of the queue until woken. Cancelled, or dropped,
+    /// before it returns, the wait calls `abandoned`, told whether it had
+    /// been woken: asyncio's `except CancelledError:`, where a waiter that
+    /// gives up passes on what it was given.
+    pub(crate) async fn wait(&self, abandoned: impl FnOnce(bool)) -> Result<(), FutureError> {
         let event_loop = get_running_loop::<SelectorEventLoop>()
             .expect("waiting for an event, a lock or a queue outside a running loop");
         let waiter = Waiter {
@@ -55,9 +56,12 @@ impl Waiters {
             abandoned: Some(abandoned),
         };
         self.queue.borrow_mut().push_back(waiter.future.clone());
-        // Only `wake` and `wake_first` finish a waiter, and with a result.
-        let _woken = waiter.future.clone().await;
+        // `wake` and `wake_first` finish a waiter with a result; a cancel of
+        // the waiting task (stage 5) cancels it: then `waiter` goes here,
+        // and says it gave up.
+        waiter.future.clone().await?;
         waiter.returned();
+        Ok(())
     }
 
     /// Wake up to `n` waiters not woken yet, in the order they came; answer
@@ -138,7 +142,8 @@ impl<F: FnOnce(bool)> Drop for Waiter<'_, F> {
     fn drop(&mut self) {
         self.waiters.remove(&self.future);
         if let Some(abandoned) = self.abandoned.take() {
-            abandoned(self.future.done());
+            // A cancelled waiter was never woken.
+            abandoned(self.future.done() && !self.future.cancelled());
         }
     }
 }
@@ -156,6 +161,13 @@ impl fmt::Display for NotAcquired {
 }
 
 impl Error for NotAcquired {}
+
+/// `NotAcquired` raised in a coroutine: its exception.
+impl From<NotAcquired> for FutureError {
+    fn from(error: NotAcquired) -> Self {
+        FutureError::Exception(Rc::new(error))
+    }
+}
 
 // ANCHOR: event
 /// asyncio's `Event`: a flag that tasks wait for. Clones are the same
@@ -196,13 +208,13 @@ impl Event {
     }
 
     /// asyncio's `await event.wait()`: at once if it is set; else until it
-    /// is.
-    pub async fn wait(&self) {
+    /// is. `Err(Cancelled)` if its task is cancelled meanwhile.
+    pub async fn wait(&self) -> Result<(), FutureError> {
         if self.is_set() {
-            return;
+            return Ok(());
         }
         // A waiter that gives up owes nobody anything: `set` woke them all.
-        self.state.waiters.wait(|_woken| ()).await;
+        self.state.waiters.wait(|_woken| ()).await
     }
 }
 // ANCHOR_END: event
@@ -251,18 +263,19 @@ impl Lock {
     // ANCHOR: acquire
     /// asyncio's `await lock.acquire()`: take the lock, when it is this
     /// task's turn, and hold it until the guard is dropped (or `release`).
-    pub async fn acquire(&self) -> LockGuard {
+    /// `Err(Cancelled)` if its task is cancelled while it waits.
+    pub async fn acquire(&self) -> Result<LockGuard, FutureError> {
         let holder = Holder(self.state.holders.get() + 1);
         self.state.holders.set(holder.0);
-        self.take(holder).await;
-        LockGuard {
+        self.take(holder).await?;
+        Ok(LockGuard {
             lock: self.clone(),
             holder,
-        }
+        })
     }
 
     /// Wait for the lock, then hold it as `holder`.
-    async fn take(&self, holder: Holder) {
+    async fn take(&self, holder: Holder) -> Result<(), FutureError> {
         let state = &self.state;
         // asyncio takes it at once only if it is free *and* nobody queues.
         // A waiter that `release` woke stays in the queue until its task
@@ -279,9 +292,10 @@ impl Lock {
                         state.waiters.wake_first();
                     }
                 })
-                .await;
+                .await?;
         }
         state.holder.set(Some(holder));
+        Ok(())
     }
 
     /// asyncio's `release()`: free the lock, and wake the first waiter,
@@ -382,8 +396,9 @@ impl Semaphore {
 
     // ANCHOR: semaphore_acquire
     /// asyncio's `await semaphore.acquire()`: take a unit, when it is this
-    /// task's turn, and hold it until the guard is dropped.
-    pub async fn acquire(&self) -> SemaphoreGuard {
+    /// task's turn, and hold it until the guard is dropped. `Err(Cancelled)`
+    /// if its task is cancelled while it waits.
+    pub async fn acquire(&self) -> Result<SemaphoreGuard, FutureError> {
         let state = &self.state;
         if !self.locked() {
             state.value.set(state.value.get() - 1);
@@ -398,17 +413,17 @@ impl Semaphore {
                         self.wake_up_next();
                     }
                 })
-                .await;
+                .await?;
             // The unit `wake_up_next` handed over is this task's. If more
             // were freed meanwhile, the next waiter may have one too.
             if self.value() > 0 {
                 self.wake_up_next();
             }
         }
-        SemaphoreGuard {
+        Ok(SemaphoreGuard {
             semaphore: self.clone(),
             held: true,
-        }
+        })
     }
 
     /// asyncio's `release()`: one more free unit, for the first waiter if
@@ -473,7 +488,7 @@ impl BoundedSemaphore {
     }
 
     /// As [`Semaphore::acquire`].
-    pub async fn acquire(&self) -> SemaphoreGuard {
+    pub async fn acquire(&self) -> Result<SemaphoreGuard, FutureError> {
         self.semaphore.acquire().await
     }
 
@@ -557,7 +572,7 @@ impl Condition {
     }
 
     /// Take its lock: [`Lock::acquire`].
-    pub async fn acquire(&self) -> LockGuard {
+    pub async fn acquire(&self) -> Result<LockGuard, FutureError> {
         self.state.lock.acquire().await
     }
 
@@ -570,20 +585,22 @@ impl Condition {
     /// asyncio's `await condition.wait()`: release the lock, wait to be
     /// notified, take the lock back (in turn, behind tasks already waiting
     /// for it), and return holding it as before: the caller's guard still
-    /// releases it. `NotAcquired` if the lock is free.
-    pub async fn wait(&self) -> Result<(), NotAcquired> {
+    /// releases it. `NotAcquired` (as an exception) if the lock is free;
+    /// `Err(Cancelled)`, holding the lock again, if its task is cancelled.
+    pub async fn wait(&self) -> Result<(), FutureError> {
         let lock = &self.state.lock;
         let holder = lock.holder().ok_or(NotAcquired)?;
         // asyncio retakes the lock even when the wait is cancelled, by
-        // awaiting in `finally`. A dropped Rust future cannot await: a wait
-        // dropped before its end does not hold the lock, and the caller's
-        // guard, whose holding it no longer is, leaves the lock alone.
+        // awaiting in `finally`; so does a cancelled wait here, below. A
+        // dropped Rust future cannot await: a wait dropped before its end
+        // does not hold the lock, and the caller's guard, whose holding it
+        // no longer is, leaves the lock alone.
         lock.release()?;
         let waiters = &self.state.waiters;
         // Dropped once notified, before it returns, the task will never act
         // on the notification: notify the next waiter instead (asyncio does
         // since 3.13, gh-112202; 3.11 loses the notification).
-        waiters
+        let waited = waiters
             .wait(|notified| {
                 if notified {
                     waiters.wake(1);
@@ -592,10 +609,20 @@ impl Condition {
             .await;
         // Notified, and queueing for the lock: the same, if dropped now.
         let pass_on = OnDrop::new(|| {
-            waiters.wake(1);
+            if waited.is_ok() {
+                waiters.wake(1);
+            }
         });
-        lock.take(holder).await;
+        // Retake the lock, however often the task is cancelled meanwhile,
+        // and say it was (asyncio's `finally:` loop).
+        let mut cancelled = waited.is_err();
+        while lock.take(holder).await.is_err() {
+            cancelled = true;
+        }
         pass_on.defuse();
+        if cancelled {
+            return Err(FutureError::Cancelled);
+        }
         Ok(())
     }
     // ANCHOR_END: condition_wait
@@ -604,7 +631,7 @@ impl Condition {
     /// `predicate` is true, checking it first and after each notification,
     /// with the lock held. `NotAcquired` if it has to wait and the lock is
     /// free.
-    pub async fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), NotAcquired> {
+    pub async fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), FutureError> {
         while !predicate() {
             self.wait().await?;
         }

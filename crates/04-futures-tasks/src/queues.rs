@@ -17,6 +17,7 @@ use std::error::Error;
 use std::fmt;
 use std::rc::Rc;
 
+use crate::futures::FutureError;
 use crate::locks::{Event, Waiters};
 
 // ANCHOR: queue
@@ -94,11 +95,13 @@ impl<T> Queue<T> {
     // ANCHOR: put
     /// asyncio's `await queue.put(item)`: wait while the queue is full, in
     /// turn with the other putters, then put `item` at the end.
-    pub async fn put(&self, item: T) {
+    /// `Err(Cancelled)` if its task is cancelled while it waits (the item
+    /// is not put).
+    pub async fn put(&self, item: T) -> Result<(), FutureError> {
         let mut item = item;
         loop {
             match self.put_nowait(item) {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
                 Err(QueueFull(back)) => item = back,
             }
             let putters = &self.state.putters;
@@ -110,7 +113,7 @@ impl<T> Queue<T> {
                         putters.wake(1);
                     }
                 })
-                .await;
+                .await?;
         }
     }
 
@@ -132,10 +135,12 @@ impl<T> Queue<T> {
     // ANCHOR: get
     /// asyncio's `await queue.get()`: wait while the queue is empty, in
     /// turn with the other getters, then take the first item.
-    pub async fn get(&self) -> T {
+    /// `Err(Cancelled)` if its task is cancelled while it waits: no item is
+    /// taken, so none is lost.
+    pub async fn get(&self) -> Result<T, FutureError> {
         loop {
             if let Ok(item) = self.get_nowait() {
-                return item;
+                return Ok(item);
             }
             let getters = &self.state.getters;
             getters
@@ -146,7 +151,7 @@ impl<T> Queue<T> {
                         getters.wake(1);
                     }
                 })
-                .await;
+                .await?;
         }
     }
 
@@ -179,10 +184,11 @@ impl<T> Queue<T> {
 
     /// asyncio's `await queue.join()`: wait until every item put has been
     /// marked done with `task_done`.
-    pub async fn join(&self) {
+    pub async fn join(&self) -> Result<(), FutureError> {
         if self.state.unfinished_tasks.get() > 0 {
-            self.state.finished.wait().await;
+            self.state.finished.wait().await?;
         }
+        Ok(())
     }
     // ANCHOR_END: task_done
 }

@@ -13,8 +13,8 @@ use std::rc::Rc;
 use demo_support::Transcript;
 use stage02_timed_events::AbstractEventLoop;
 use stage04_futures_tasks::{
-    BoundedSemaphore, Condition, Event, Lock, LockGuard, NotAcquired, ReleasedTooManyTimes,
-    Semaphore, SemaphoreGuard, create_task, run_until_complete, sleep,
+    BoundedSemaphore, Condition, Event, FutureError, Lock, LockGuard, NotAcquired,
+    ReleasedTooManyTimes, Semaphore, SemaphoreGuard, create_task, run_until_complete, sleep,
 };
 
 use common::{Abort, new_loop, stamp};
@@ -29,7 +29,7 @@ fn event_set_wakes_every_waiter_in_the_order_they_waited() {
         create_task(&event_loop, async move {
             sleep(delay, ()).await;
             stamp(&out, &inner, &format!("{name} waits"));
-            event.wait().await;
+            event.wait().await.unwrap();
             stamp(&out, &inner, &format!("{name} woke"));
         })
         .unwrap();
@@ -68,7 +68,7 @@ fn waiting_for_an_event_already_set_does_not_wait() {
     let (log, inner) = (out.clone(), event_loop.clone());
     run_until_complete(&event_loop, async move {
         stamp(&log, &inner, "waits");
-        event.wait().await;
+        event.wait().await.unwrap();
         stamp(&log, &inner, "done waiting");
     })
     .unwrap();
@@ -91,7 +91,7 @@ fn lock_users(
                 sleep(delay, ()).await;
             }
             stamp(&out, &inner, &format!("{name} asks"));
-            let guard = lock.acquire().await;
+            let guard = lock.acquire().await.unwrap();
             stamp(&out, &inner, &format!("{name} holds it"));
             sleep(hold, ()).await;
             stamp(&out, &inner, &format!("{name} releases it"));
@@ -146,7 +146,7 @@ fn a_woken_waiter_gets_the_lock_even_if_another_task_asks_first() {
     create_task(&event_loop, async move {
         sleep(1.0, ()).await;
         stamp(&log, &inner, &format!("c asks: {late:?}"));
-        let _guard = late.acquire().await;
+        let _guard = late.acquire().await.unwrap();
         stamp(&log, &inner, "c holds it");
     })
     .unwrap();
@@ -173,11 +173,11 @@ fn release_by_hand_frees_the_lock_and_the_guard_then_leaves_it_alone() {
     let lock = Lock::new();
     let inner = lock.clone();
     run_until_complete(&event_loop, async move {
-        let first = inner.acquire().await;
+        let first = inner.acquire().await.unwrap();
         assert!(inner.locked());
         assert_eq!(inner.release(), Ok(()), "asyncio's explicit release");
         assert!(!inner.locked());
-        let second = inner.acquire().await;
+        let second = inner.acquire().await.unwrap();
         drop(first);
         assert!(inner.locked(), "the first guard released the second's lock");
         drop(second);
@@ -191,19 +191,19 @@ fn release_by_hand_frees_the_lock_and_the_guard_then_leaves_it_alone() {
 /// What the dropped-waiter tests take turns at: a lock or a semaphore.
 trait Acquire: Clone + fmt::Debug + 'static {
     type Guard;
-    fn acquire(&self) -> impl std::future::Future<Output = Self::Guard>;
+    fn acquire(&self) -> impl std::future::Future<Output = Result<Self::Guard, FutureError>>;
 }
 
 impl Acquire for Lock {
     type Guard = LockGuard;
-    fn acquire(&self) -> impl std::future::Future<Output = LockGuard> {
+    fn acquire(&self) -> impl std::future::Future<Output = Result<LockGuard, FutureError>> {
         Lock::acquire(self)
     }
 }
 
 impl Acquire for Semaphore {
     type Guard = SemaphoreGuard;
-    fn acquire(&self) -> impl std::future::Future<Output = SemaphoreGuard> {
+    fn acquire(&self) -> impl std::future::Future<Output = Result<SemaphoreGuard, FutureError>> {
         Semaphore::acquire(self)
     }
 }
@@ -221,7 +221,7 @@ fn dropped_waiter(taken: impl Acquire, when: &'static str) -> Vec<String> {
         abort_b.clone(),
     );
     create_task(&event_loop, async move {
-        let guard = held.acquire().await;
+        let guard = held.acquire().await.unwrap();
         stamp(&log, &inner, "a holds it");
         if when == "before it is woken" {
             sleep(0.5, ()).await;
@@ -295,11 +295,12 @@ fn closing_the_loop_drops_waiting_tasks_and_their_waiters_quietly() {
     let event_loop = new_loop();
     let lock = Lock::new();
     let holder = lock.clone();
-    let guard = run_until_complete(&event_loop, async move { holder.acquire().await }).unwrap();
+    let guard =
+        run_until_complete(&event_loop, async move { holder.acquire().await.unwrap() }).unwrap();
     for _ in 0..2 {
         let lock = lock.clone();
         create_task(&event_loop, async move {
-            let _guard = lock.acquire().await;
+            let _guard = lock.acquire().await.unwrap();
         })
         .unwrap();
     }
@@ -317,7 +318,7 @@ fn a_semaphore_of_two_lets_two_in_and_the_others_wait_their_turn() {
     for (name, hold) in [("a", 1.0), ("b", 2.0), ("c", 2.0), ("d", 0.5)] {
         let (semaphore, out, inner) = (semaphore.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
-            let _unit = semaphore.acquire().await;
+            let _unit = semaphore.acquire().await.unwrap();
             stamp(&out, &inner, &format!("{name} in: {semaphore:?}"));
             sleep(hold, ()).await;
             stamp(&out, &inner, &format!("{name} out"));
@@ -365,17 +366,17 @@ fn a_bounded_semaphore_refuses_a_release_above_its_initial_value() {
     let inner = bounded.clone();
     run_until_complete(&event_loop, async move {
         // With the guard: released when dropped.
-        let unit = inner.acquire().await;
+        let unit = inner.acquire().await.unwrap();
         assert_eq!((inner.value(), inner.locked()), (0, true));
         drop(unit);
         assert_eq!(inner.value(), 1);
         // In asyncio's style: acquire, forget the guard, release by hand.
-        inner.acquire().await.forget();
+        inner.acquire().await.unwrap().forget();
         assert_eq!(inner.value(), 0);
         assert_eq!(inner.release(), Ok(()));
         assert_eq!(inner.release(), Err(ReleasedTooManyTimes));
         // Both, by mistake: the guard's release is refused, not counted.
-        let unit = inner.acquire().await;
+        let unit = inner.acquire().await.unwrap();
         assert_eq!(inner.release(), Ok(()));
         drop(unit);
         assert_eq!(inner.value(), 1);
@@ -399,7 +400,7 @@ fn notify_one_wakes_the_first_waiter_and_notify_all_the_others() {
         let (condition, out, inner) = (condition.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
             sleep(delay, ()).await;
-            let _guard = condition.acquire().await;
+            let _guard = condition.acquire().await.unwrap();
             stamp(&out, &inner, &format!("{name} waits"));
             condition.wait().await.unwrap();
             stamp(&out, &inner, &format!("{name} notified, holds the lock"));
@@ -410,14 +411,14 @@ fn notify_one_wakes_the_first_waiter_and_notify_all_the_others() {
     let (notifier, log, inner) = (condition.clone(), out.clone(), event_loop.clone());
     run_until_complete(&event_loop, async move {
         sleep(1.0, ()).await;
-        let guard = notifier.acquire().await;
+        let guard = notifier.acquire().await.unwrap();
         notifier.notify(1).unwrap();
         stamp(&log, &inner, &format!("main notifies one: {notifier:?}"));
         sleep(0.5, ()).await;
         stamp(&log, &inner, "main releases the lock");
         drop(guard);
         sleep(1.5, ()).await;
-        let _guard = notifier.acquire().await;
+        let _guard = notifier.acquire().await.unwrap();
         notifier.notify_all().unwrap();
         stamp(&log, &inner, &format!("main notifies all: {notifier:?}"));
     })
@@ -453,7 +454,7 @@ fn wait_for_checks_its_predicate_first_and_after_each_notification() {
         event_loop.clone(),
     );
     create_task(&event_loop, async move {
-        let _guard = waiter.acquire().await;
+        let _guard = waiter.acquire().await.unwrap();
         let at_least_three = || {
             checked.set(checked.get() + 1);
             seen.get() >= 3
@@ -466,7 +467,7 @@ fn wait_for_checks_its_predicate_first_and_after_each_notification() {
     run_until_complete(&event_loop, async move {
         for _ in 0..4 {
             sleep(1.0, ()).await;
-            let _guard = producer.acquire().await;
+            let _guard = producer.acquire().await.unwrap();
             count.set(count.get() + 1);
             producer.notify_all().unwrap();
         }
@@ -474,6 +475,11 @@ fn wait_for_checks_its_predicate_first_and_after_each_notification() {
     .unwrap();
     assert_eq!(out.lines(), ["3.000 #10 count is 3"]);
     assert_eq!(checks.get(), 4, "once first, then once per notification");
+}
+
+/// Whether a wait failed with `NotAcquired`, asyncio's `RuntimeError`.
+fn not_acquired(waited: Result<(), FutureError>) -> bool {
+    matches!(waited, Err(FutureError::Exception(error)) if error.is::<NotAcquired>())
 }
 
 #[test]
@@ -486,10 +492,10 @@ fn a_condition_waits_and_notifies_only_with_its_lock_held() {
     assert_eq!(condition.release(), Err(NotAcquired));
     let inner = condition.clone();
     run_until_complete(&event_loop, async move {
-        assert_eq!(inner.wait().await, Err(NotAcquired));
-        assert_eq!(inner.wait_for(|| false).await, Err(NotAcquired));
-        assert_eq!(inner.wait_for(|| true).await, Ok(()), "true at once");
-        let _guard = lock.acquire().await;
+        assert!(not_acquired(inner.wait().await));
+        assert!(not_acquired(inner.wait_for(|| false).await));
+        assert!(inner.wait_for(|| true).await.is_ok(), "true at once");
+        let _guard = lock.acquire().await.unwrap();
         assert!(inner.locked(), "the condition's lock is the one given");
         assert_eq!(inner.notify(1), Ok(()), "nobody waits: nothing to do");
     })
@@ -505,7 +511,7 @@ fn dropped_condition_waiter(when: &'static str) -> Vec<String> {
     for (name, abort) in [("a", abort_a.clone()), ("b", Abort::default())] {
         let (condition, log, inner) = (condition.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
-            let _guard = condition.acquire().await;
+            let _guard = condition.acquire().await.unwrap();
             stamp(&log, &inner, &format!("{name} waits"));
             match abort.run(condition.wait()).await {
                 Some(_) => stamp(&log, &inner, &format!("{name} notified, holds the lock")),
@@ -517,7 +523,7 @@ fn dropped_condition_waiter(when: &'static str) -> Vec<String> {
     let (notifier, log, inner) = (condition.clone(), out.clone(), event_loop.clone());
     run_until_complete(&event_loop, async move {
         sleep(1.0, ()).await;
-        let guard = notifier.acquire().await;
+        let guard = notifier.acquire().await.unwrap();
         notifier.notify(1).unwrap();
         stamp(&log, &inner, "main notifies one");
         if when == "notified, before it runs" {

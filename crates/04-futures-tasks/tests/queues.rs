@@ -23,7 +23,7 @@ fn putters_wait_while_the_queue_is_full_and_are_served_first_come_first_served()
         create_task(&event_loop, async move {
             sleep(delay, ()).await;
             stamp(&out, &inner, &format!("{name} puts"));
-            queue.put(name.to_string()).await;
+            queue.put(name.to_string()).await.unwrap();
             stamp(&out, &inner, &format!("{name} put: {queue:?}"));
         })
         .unwrap();
@@ -67,7 +67,7 @@ fn getters_wait_while_the_queue_is_empty_and_are_served_first_come_first_served(
         create_task(&event_loop, async move {
             sleep(delay, ()).await;
             stamp(&out, &inner, &format!("{name} waits"));
-            let item = queue.get().await;
+            let item = queue.get().await.unwrap();
             stamp(&out, &inner, &format!("{name} got {item}"));
         })
         .unwrap();
@@ -76,7 +76,7 @@ fn getters_wait_while_the_queue_is_empty_and_are_served_first_come_first_served(
     run_until_complete(&event_loop, async move {
         sleep(1.0, ()).await;
         for item in ["a", "b", "c"] {
-            producer.put(item).await;
+            producer.put(item).await.unwrap();
         }
         stamp(&log, &inner, &format!("main put a, b, c: {producer:?}"));
     })
@@ -103,7 +103,7 @@ fn join_waits_until_every_item_put_is_marked_done() {
     let (worker, log, inner) = (queue.clone(), out.clone(), event_loop.clone());
     create_task(&event_loop, async move {
         loop {
-            let item: u32 = worker.get().await;
+            let item: u32 = worker.get().await.unwrap();
             sleep(1.0, ()).await;
             stamp(&log, &inner, &format!("worker done with {item}"));
             worker.task_done().unwrap();
@@ -112,12 +112,12 @@ fn join_waits_until_every_item_put_is_marked_done() {
     .unwrap();
     let (producer, log, inner) = (queue.clone(), out.clone(), event_loop.clone());
     run_until_complete(&event_loop, async move {
-        producer.join().await;
+        producer.join().await.unwrap();
         stamp(&log, &inner, "main joined an empty queue");
         for item in 1..=3 {
-            producer.put(item).await;
+            producer.put(item).await.unwrap();
         }
-        producer.join().await;
+        producer.join().await.unwrap();
         stamp(&log, &inner, &format!("main joined: {producer:?}"));
     })
     .unwrap();
@@ -179,7 +179,7 @@ fn a_get_nowait_can_take_the_item_from_under_a_woken_getter() {
         let (queue, out, inner) = (queue.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
             stamp(&out, &inner, &format!("{name} waits"));
-            let item = queue.get().await;
+            let item = queue.get().await.unwrap();
             stamp(&out, &inner, &format!("{name} got {item}"));
         })
         .unwrap();
@@ -221,7 +221,7 @@ fn a_woken_getter_dropped_before_it_runs_passes_the_item_on() {
         let (queue, out, inner) = (queue.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
             match abort.run(queue.get()).await {
-                Some(item) => stamp(&out, &inner, &format!("{name} got {item}")),
+                Some(item) => stamp(&out, &inner, &format!("{name} got {}", item.unwrap())),
                 None => stamp(&out, &inner, &format!("{name} was dropped: {queue:?}")),
             }
         })
@@ -256,7 +256,10 @@ fn a_woken_putter_dropped_before_it_runs_passes_the_room_on() {
         let (queue, out, inner) = (queue.clone(), out.clone(), event_loop.clone());
         create_task(&event_loop, async move {
             match abort.run(queue.put(name)).await {
-                Some(()) => stamp(&out, &inner, &format!("{name} put")),
+                Some(put) => {
+                    put.unwrap();
+                    stamp(&out, &inner, &format!("{name} put"));
+                }
                 None => stamp(&out, &inner, &format!("{name} was dropped: {queue:?}")),
             }
         })

@@ -141,6 +141,9 @@ struct Scope {
     state: Cell<State>,
     /// The task the scope runs in, once entered.
     task: RefCell<Option<CurrentTask>>,
+    /// Its `cancelling()` when the scope was entered: cancellations asked
+    /// for before are not the scope's.
+    cancelling: Cell<u32>,
     /// The timer that fires the timeout.
     handle: RefCell<Option<<SelectorEventLoop as AbstractEventLoop>::Handle>>,
 }
@@ -179,6 +182,7 @@ pub fn timeout_at(when: Option<f64>) -> Timeout {
             when: Cell::new(when),
             state: Cell::new(State::Created),
             task: RefCell::new(None),
+            cancelling: Cell::new(0),
             handle: RefCell::new(None),
         }),
     }
@@ -211,11 +215,13 @@ impl Timeout {
             "a timeout scope runs inside a stage 5 task",
         ))?;
         scope.state.set(State::Entered);
+        scope.cancelling.set(task.cancelling());
         *scope.task.borrow_mut() = Some(task);
         self.reschedule(scope.when.get())
     }
 
-    /// asyncio's `__aexit__` (3.11).
+    /// asyncio's `__aexit__` (3.11.7: a cancellation is the scope's if,
+    /// its own taken back, no more are left than when it began).
     fn exit<T>(&self, outcome: Result<T, FutureError>) -> Result<T, FutureError> {
         let scope = &self.inner;
         if let Some(handle) = scope.handle.take() {
@@ -225,7 +231,9 @@ impl Timeout {
             State::Expiring => {
                 scope.state.set(State::Expired);
                 let task = scope.task.borrow();
-                let ours = task.as_ref().is_some_and(|task| task.uncancel() == 0);
+                let ours = task
+                    .as_ref()
+                    .is_some_and(|task| task.uncancel() <= scope.cancelling.get());
                 if ours && matches!(outcome, Err(FutureError::Cancelled)) {
                     return Err(timed_out());
                 }

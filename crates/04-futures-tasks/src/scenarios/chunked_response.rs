@@ -96,7 +96,7 @@ async fn acknowledge(workers: Vec<Task<()>>, queue: Queue<Message>) {
     // Every worker, even after one fails: `gather` would answer at the
     // first failure, and the marker could overtake a slower worker's chunk.
     gather_return_exceptions(workers).await;
-    queue.put(Message::Done).await;
+    let _put = queue.put(Message::Done).await; // fails only if cancelled
 }
 // ANCHOR_END: acknowledge
 
@@ -114,7 +114,8 @@ fn start_workers(
             let queue = queue.clone();
             create_task(event_loop, async move {
                 sleep(delay, ()).await;
-                queue.put(Message::Chunk(n)).await;
+                // Only a cancelled worker (stage 5) fails to put its chunk.
+                let _put = queue.put(Message::Chunk(n)).await;
             })
         })
         .collect()
@@ -124,7 +125,7 @@ fn start_workers(
 /// acknowledgement: a chunk that comes early waits for those before it.
 async fn write_chunks(queue: Queue<Message>, response: Response) {
     let (mut next, mut early) = (1, BTreeSet::new());
-    while let Message::Chunk(n) = queue.get().await {
+    while let Ok(Message::Chunk(n)) = queue.get().await {
         early.insert(n);
         while early.remove(&next) {
             response.write(&next.to_string());
