@@ -290,8 +290,8 @@ impl Timeout {
     }
 }
 
+// ANCHOR: on_timeout
 impl Scope {
-    // ANCHOR: on_timeout
     /// asyncio's `_on_timeout`: cancel the task the block runs in.
     fn on_timeout(&self) {
         if let Some(task) = self.task.borrow().as_ref() {
@@ -300,5 +300,5 @@ impl Scope {
         self.state.set(State::Expiring);
         self.handle.take();
     }
-    // ANCHOR_END: on_timeout
 }
+// ANCHOR_END: on_timeout
