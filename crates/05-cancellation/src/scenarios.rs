@@ -1,8 +1,14 @@
 //! The stage 5 scenarios: functions the demo, the tests and the book all
 //! run. Each writes what it prints to a [`Transcript`].
 
+mod cancel_safety;
+mod server;
+mod shared_future;
 mod travel;
 
+pub use cancel_safety::{Keeps, half_a_line};
+pub use server::{FAREWELL, Stop, server_shutdown};
+pub use shared_future::{WaitOn, waiters_of_one_signal};
 pub use travel::cancellation_travels;
 
 use std::fmt;
@@ -33,6 +39,8 @@ pub enum ScenarioError {
     Run(RunError),
     /// The scenario's main task ended with an error of its own.
     Main(FutureError),
+    /// A socket of the scenario failed.
+    Io(std::io::Error),
 }
 
 impl fmt::Display for ScenarioError {
@@ -41,6 +49,7 @@ impl fmt::Display for ScenarioError {
             ScenarioError::Loop(error) => write!(f, "the loop failed: {error}"),
             ScenarioError::Run(error) => write!(f, "the scenario failed: {error}"),
             ScenarioError::Main(error) => write!(f, "the scenario's main task ended: {error}"),
+            ScenarioError::Io(error) => write!(f, "a socket failed: {error}"),
         }
     }
 }

@@ -71,6 +71,8 @@ struct Cancellation {
     finished: Cell<bool>,
     /// It ended cancelled.
     cancelled: Cell<bool>,
+    /// `abort` was called: drop the coroutine at the next step.
+    aborted: Cell<bool>,
     /// The exception its coroutine returned (`Err`, not a cancellation).
     exception: RefCell<Option<FutureError>>,
 }
@@ -86,8 +88,9 @@ pin_project! {
     /// A task's coroutine, wrapped so that each step does what asyncio's
     /// `__step` does around the coroutine.
     pub struct Cancellable<F> {
+        // `None` once aborted: Rust's way, the coroutine dropped.
         #[pin]
-        coroutine: F,
+        coroutine: Option<F>,
         cancel: Rc<Cancellation>,
     }
 }
@@ -99,8 +102,17 @@ where
     type Output = Result<T, FutureError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         let cancel = this.cancel;
+        if cancel.aborted.get() {
+            // tokio's `abort`: drop the coroutine where it stands. Its
+            // locals' `Drop` runs now; nothing of it can await again.
+            this.coroutine.set(None);
+            return cancel.finish(Err(FutureError::Cancelled));
+        }
+        let Some(coroutine) = this.coroutine.as_mut().as_pin_mut() else {
+            return Poll::Pending; // aborted and finished already
+        };
         cancel
             .waker
             .borrow_mut()
@@ -117,7 +129,7 @@ where
         let previous = CURRENT.replace(Some(Rc::clone(cancel)));
         cancel.running.set(true);
         monitor::hand_cancellation(cancel.due.get());
-        let polled = catch_unwind(AssertUnwindSafe(|| this.coroutine.poll(cx)));
+        let polled = catch_unwind(AssertUnwindSafe(|| coroutine.poll(cx)));
         cancel.due.set(monitor::hand_cancellation(false)); // not taken
         cancel.running.set(false);
         CURRENT.set(previous);
@@ -213,7 +225,7 @@ where
 {
     let cancel = Rc::new(Cancellation::default());
     let wrapped = Cancellable {
-        coroutine,
+        coroutine: Some(coroutine),
         cancel: Rc::clone(&cancel),
     };
     let inner = stage04_futures_tasks::create_task(event_loop, wrapped)?;
@@ -298,6 +310,23 @@ impl<T: 'static> Task<T> {
     pub fn cancelling(&self) -> u32 {
         self.cancel.requested.get()
     }
+
+    // ANCHOR: abort
+    /// Rust's way, tokio's `JoinHandle::abort`: at its next step the task's
+    /// coroutine is dropped where it stands, and the task ends cancelled.
+    /// Nothing of the coroutine runs again: its clean-up is whatever its
+    /// locals do when dropped, which cannot await. No effect on a task
+    /// that is done.
+    pub fn abort(&self) {
+        let cancel = &self.cancel;
+        if cancel.finished.get() || cancel.aborted.replace(true) {
+            return;
+        }
+        if let Some(waker) = cancel.waker.borrow().as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+    // ANCHOR_END: abort
 
     /// asyncio's `uncancel()`: take one request back (a timeout that
     /// caught its own cancellation does); how many are left.
