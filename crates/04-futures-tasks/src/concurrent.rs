@@ -103,6 +103,20 @@ impl<T: Send + 'static> ConcurrentFuture<T> {
         self.lock().outcome.is_some()
     }
 
+    /// `concurrent.futures.Future.cancel()`, from any thread: `true` if it
+    /// is cancelled now (or was already), `false` if it is done otherwise.
+    /// Whoever made it hears of it through a done-callback: stage 5's
+    /// `run_coroutine_threadsafe` then cancels its task, in the loop's
+    /// thread (asyncio's `_chain_future`).
+    pub fn cancel(&self) -> bool {
+        self.finish(Err(ConcurrentError::Cancelled)).is_ok() || self.cancelled()
+    }
+
+    /// Whether it was cancelled.
+    pub fn cancelled(&self) -> bool {
+        matches!(self.lock().outcome, Some(Err(ConcurrentError::Cancelled)))
+    }
+
     /// `set_result`: done with `value`; waiters wake, and the done-callbacks
     /// run here, in this thread, in the order they were added.
     pub fn set_result(&self, value: T) -> Result<(), ConcurrentError> {

@@ -290,9 +290,9 @@ impl<T: 'static> Future<T> {
     }
 
     /// The outcome, moved out, for a reader that is the only one and needs
-    /// no `Clone` (`run_until_complete`); a later `result()` says it was
-    /// taken. `InvalidState` while pending.
-    pub(crate) fn take_result(&self) -> Result<T, FutureError> {
+    /// no `Clone` (`run_until_complete`, `run_coroutine_threadsafe`); a
+    /// later `result()` says it was taken. `InvalidState` while pending.
+    pub fn take_result(&self) -> Result<T, FutureError> {
         self.state.retrieved.set(true);
         let taken = Err(FutureError::InvalidState("the result was taken"));
         match self.state.outcome.borrow_mut().as_mut() {

@@ -61,7 +61,7 @@ pub use runners::{IntoTask, RunError, run, run_until_complete};
 pub use sleep::{sleep, yield_now};
 pub use sock::{SockError, sock_recv};
 pub use tasks::{TaskId, TaskInfo, TaskPanicked, TaskRow, TaskState};
-pub use threadsafe::run_coroutine_threadsafe;
+pub use threadsafe::{Answer, hand_over, make_coroutine, run_coroutine_threadsafe};
 
 #[cfg(feature = "fast")]
 use fast as chosen;

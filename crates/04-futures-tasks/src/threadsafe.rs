@@ -33,28 +33,21 @@ where
     F: std::future::Future + 'static,
     F::Output: Send + 'static,
 {
-    let future = ConcurrentFuture::new();
-    let done = FinishOnDrop(Some(future.clone()));
-    remote.call_soon_threadsafe(move |event_loop| start(event_loop, make, done))?;
-    Ok(future)
+    hand_over(remote, move |event_loop, done| {
+        start(event_loop, make, done)
+    })
 }
 
 /// In the loop's thread: make the task, and let its end finish the future.
-fn start<M, F>(event_loop: &SelectorEventLoop, make: M, mut done: FinishOnDrop<F::Output>)
+fn start<M, F>(event_loop: &SelectorEventLoop, make: M, mut done: Answer<F::Output>)
 where
     M: FnOnce() -> F,
     F: std::future::Future + 'static,
     F::Output: Send + 'static,
 {
-    let coroutine = match catch_unwind(AssertUnwindSafe(make)) {
+    let coroutine = match make_coroutine(make) {
         Ok(coroutine) => coroutine,
-        Err(payload) => {
-            let message = format!(
-                "making the coroutine panicked: {}",
-                panic_message(payload.as_ref())
-            );
-            return done.finish(Err(ConcurrentError::Exception(message)));
-        }
+        Err(error) => return done.finish(Err(error)),
     };
     match create_task(event_loop, coroutine) {
         Ok(task) => {
@@ -68,6 +61,35 @@ where
 }
 // ANCHOR_END: run_coroutine_threadsafe
 
+/// Hand `start` to the loop that `remote` reaches, to run there with the
+/// [`Answer`] that finishes the thread-safe future handed back here. What
+/// `run_coroutine_threadsafe` is made of (stage 5 makes its own with it).
+///
+/// # Errors
+/// `Closed` if the loop is closed.
+#[track_caller]
+pub fn hand_over<T: Send + 'static>(
+    remote: &Remote<SelectorEventLoop>,
+    start: impl FnOnce(&SelectorEventLoop, Answer<T>) + Send + 'static,
+) -> Result<ConcurrentFuture<T>, LoopError> {
+    let future = ConcurrentFuture::new();
+    let answer = Answer(Some(future.clone()));
+    remote.call_soon_threadsafe(move |event_loop| start(event_loop, answer))?;
+    Ok(future)
+}
+
+/// Call `make` for the coroutine, in the loop's thread; its panic is the
+/// thread-safe future's exception.
+///
+/// # Errors
+/// If `make` panics: its message.
+pub fn make_coroutine<F>(make: impl FnOnce() -> F) -> Result<F, ConcurrentError> {
+    catch_unwind(AssertUnwindSafe(make)).map_err(|payload| {
+        let message = panic_message(payload.as_ref());
+        ConcurrentError::Exception(format!("making the coroutine panicked: {message}"))
+    })
+}
+
 /// A task's error, as a thread-safe future carries it: its message.
 fn concurrent_error(error: FutureError) -> ConcurrentError {
     match error {
@@ -77,14 +99,21 @@ fn concurrent_error(error: FutureError) -> ConcurrentError {
     }
 }
 
-/// The future that `run_coroutine_threadsafe` handed out, finished exactly
-/// once: with the task's outcome, or, if the work is dropped unfinished
-/// (the loop closed first), with `LoopClosed`, so that no thread waits for
-/// ever.
-struct FinishOnDrop<T: Send + 'static>(Option<ConcurrentFuture<T>>);
+/// The loop's end of the future that `run_coroutine_threadsafe` handed
+/// out, finished exactly once: with the task's outcome, or, if the work is
+/// dropped unfinished (the loop closed first), with `LoopClosed`, so that
+/// no thread waits for ever.
+pub struct Answer<T: Send + 'static>(Option<ConcurrentFuture<T>>);
 
-impl<T: Send + 'static> FinishOnDrop<T> {
-    fn finish(&mut self, outcome: Result<T, ConcurrentError>) {
+impl<T: Send + 'static> Answer<T> {
+    /// The thread-safe future itself, until it is finished here.
+    pub fn future(&self) -> Option<&ConcurrentFuture<T>> {
+        self.0.as_ref()
+    }
+
+    /// Finish the future with `outcome`, unless something finished (or
+    /// cancelled) it first.
+    pub fn finish(&mut self, outcome: Result<T, ConcurrentError>) {
         if let Some(future) = self.0.take() {
             // Only this finishes it, once.
             let _first = future.finish(outcome);
@@ -92,7 +121,7 @@ impl<T: Send + 'static> FinishOnDrop<T> {
     }
 }
 
-impl<T: Send + 'static> Drop for FinishOnDrop<T> {
+impl<T: Send + 'static> Drop for Answer<T> {
     fn drop(&mut self) {
         self.finish(Err(ConcurrentError::LoopClosed));
     }

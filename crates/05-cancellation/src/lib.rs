@@ -13,7 +13,8 @@
 //! | [`shield`](mod@shield) | work its awaiter's cancellation does not reach | `shield` |
 //! | [`taskgroups`] | tasks that fail, and are cancelled, together | `TaskGroup` (taskgroups.py) |
 //! | [`timeouts`] | cancellation driven by a timer | `wait_for`, `timeout`, `Timeout` (timeouts.py) |
-//! | [`scenarios`] | how a cancellation travels | |
+//! | [`threadsafe`] | a coroutine handed over from another thread, and cancelled from there | `run_coroutine_threadsafe`, `_chain_future` |
+//! | [`scenarios`] | scenario 12, cancel safety, the anti-pattern, how a cancellation travels | |
 
 pub mod gather;
 pub mod scenarios;
@@ -21,6 +22,7 @@ pub mod shield;
 pub mod sleep;
 pub mod taskgroups;
 pub mod tasks;
+pub mod threadsafe;
 pub mod timeouts;
 
 pub use gather::{Gathered, gather, gather_return_exceptions};
@@ -28,4 +30,5 @@ pub use shield::shield;
 pub use sleep::{sleep, yield_now};
 pub use taskgroups::{TaskGroup, TaskGroupError, group_errors};
 pub use tasks::{CurrentTask, EnsureFuture, Task, create_task, current_task};
+pub use threadsafe::run_coroutine_threadsafe;
 pub use timeouts::{Timeout, TimeoutError, is_timeout, timeout, timeout_at, wait_for};

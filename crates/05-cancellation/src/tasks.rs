@@ -341,6 +341,14 @@ impl<T: 'static> Task<T> {
         self.cancel.message.borrow().clone()
     }
 
+    /// Its outcome, moved out, for its only reader (no `T: Clone`).
+    pub(crate) fn take_outcome(&self) -> Result<T, FutureError> {
+        self.inner
+            .as_future()
+            .take_result()
+            .and_then(|outcome| outcome)
+    }
+
     /// A handle that can cancel the task, whatever its value's type.
     pub(crate) fn handle(&self) -> CurrentTask {
         CurrentTask {
