@@ -14,21 +14,30 @@
 //! | [`taskgroups`] | tasks that fail, and are cancelled, together | `TaskGroup` (taskgroups.py) |
 //! | [`timeouts`] | cancellation driven by a timer | `wait_for`, `timeout`, `Timeout` (timeouts.py) |
 //! | [`threadsafe`] | a coroutine handed over from another thread, and cancelled from there | `run_coroutine_threadsafe`, `_chain_future` |
-//! | [`scenarios`] | scenario 12, cancel safety, the anti-pattern, how a cancellation travels | |
+//! | [`signals`] | signals, handled by the loop as callbacks | `add_signal_handler`, `remove_signal_handler` (unix_events.py) |
+//! | [`runners`] | main run to completion; Ctrl-C cancels it, and every task cleans up | `Runner`, `run`, `_cancel_all_tasks` (runners.py) |
+//! | [`testing`] | time-dependent code tested on a clock the test moves by hand | asynctest's `ClockedTestCase.advance` |
+//! | [`scenarios`] | scenario 12, cancel safety, the anti-pattern, how a cancellation travels, scenario 8 (pi, stopped cleanly) | |
 
 pub mod gather;
+pub mod runners;
 pub mod scenarios;
 pub mod shield;
+pub mod signals;
 pub mod sleep;
 pub mod taskgroups;
 pub mod tasks;
+pub mod testing;
 pub mod threadsafe;
 pub mod timeouts;
 
 pub use gather::{Gathered, gather, gather_return_exceptions};
+pub use runners::{Runner, RunnerError, run};
 pub use shield::shield;
+pub use signals::{SignalError, add_signal_handler, remove_signal_handler};
 pub use sleep::{sleep, yield_now};
 pub use taskgroups::{TaskGroup, TaskGroupError, group_errors};
-pub use tasks::{CurrentTask, EnsureFuture, Task, create_task, current_task};
+pub use tasks::{CurrentTask, EnsureFuture, Task, all_tasks, create_task, current_task};
+pub use testing::{AdvanceError, ClockedLoop};
 pub use threadsafe::run_coroutine_threadsafe;
 pub use timeouts::{Timeout, TimeoutError, is_timeout, timeout, timeout_at, wait_for};

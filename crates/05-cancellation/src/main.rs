@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use demo_support::{Timeline, Transcript, demo_options};
 use stage01_generator_loop::{RealClock, VirtualClock};
-use stage05_cancellation::scenarios;
+use stage05_cancellation::RunnerError;
+use stage05_cancellation::runners::INTERRUPTED_STATUS;
+use stage05_cancellation::scenarios::{self, PiSettings};
 
 const HELP: &str = "\
 Stage 5: cancellation, delivered at the await where a task waits.
@@ -17,16 +19,26 @@ reaches inner's sleep, inner flushes for 0.5 s and passes it on, outer
 sees it and passes it on, and main sees outer cancelled at 1.5 s.
 
 Options:
-  --virtual    run on a virtual clock: no real waiting, exact times
-  --timeline   also draw the three tasks as a timeline
-  --help       print this help";
+  --virtual       run on a virtual clock: no real waiting, exact times
+  --timeline      also draw the three tasks as a timeline
+  --pi            scenario 8 instead: pi by the Leibniz series, reported once
+                  a second, until its first digits settle; Ctrl-C ends it
+                  cleanly (exit status 130)
+  --until-ctrl-c  with --pi: only Ctrl-C ends it
+  --help          print this help";
+
+/// What the demo says last when Ctrl-C ended it and every task cleaned up.
+const INTERRUPTED: &str = "Interrupted: every task cleaned up (exit status 130)";
 
 fn main() -> ExitCode {
-    let known = ["--virtual", "--timeline"];
+    let known = ["--virtual", "--timeline", "--pi", "--until-ctrl-c"];
     let options = match demo_options::parse(std::env::args().skip(1), &known, HELP) {
         Ok(options) => options,
         Err(exit) => return exit,
     };
+    if options.contains(&"--pi") {
+        return pi(&options);
+    }
     let (out, timeline) = (Transcript::echoing(), Timeline::new());
     let outcome = if options.contains(&"--virtual") {
         out.say("Stage 5 on the virtual clock (times are exact, nothing waits)\n");
@@ -41,6 +53,50 @@ fn main() -> ExitCode {
     }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Scenario 8: pi, reported once a second, until its digits settle, or
+/// until Ctrl-C, which ends it cleanly with exit status 130.
+fn pi(options: &[&str]) -> ExitCode {
+    let out = Transcript::echoing();
+    let on_virtual = options.contains(&"--virtual");
+    let mut settings = if on_virtual {
+        PiSettings::VIRTUAL
+    } else {
+        PiSettings::REAL
+    };
+    if options.contains(&"--until-ctrl-c") {
+        settings.digits = None;
+    }
+    let until = match settings.digits {
+        Some(digits) => format!("until {digits} digits settle, or Ctrl-C"),
+        None => "until Ctrl-C".to_string(),
+    };
+    let outcome = if on_virtual {
+        out.say(format!("Scenario 8 on the virtual clock, {until}\n"));
+        scenarios::approximate_pi(VirtualClock::new(), settings, &out)
+    } else {
+        out.say(format!("Scenario 8 on the real clock, {until}\n"));
+        scenarios::approximate_pi(RealClock::new(), settings, &out)
+    };
+    match outcome {
+        Ok(digits) => {
+            out.say(format!("\npi = {digits}..."));
+            ExitCode::SUCCESS
+        }
+        Err(RunnerError::Interrupted { cut_short: false }) => {
+            out.say(format!("\n{INTERRUPTED}"));
+            ExitCode::from(INTERRUPTED_STATUS)
+        }
+        Err(error @ RunnerError::Interrupted { cut_short: true }) => {
+            eprintln!("{error}");
+            ExitCode::from(INTERRUPTED_STATUS)
+        }
         Err(error) => {
             eprintln!("{error}");
             ExitCode::FAILURE

@@ -2,13 +2,19 @@
 //! run. Each writes what it prints to a [`Transcript`].
 
 mod cancel_safety;
+mod pi;
 mod server;
 mod shared_future;
+mod testing_time;
 mod travel;
 
 pub use cancel_safety::{Keeps, half_a_line};
+pub use pi::{
+    PiSettings, VIRTUAL_TERM_NANOS, approximate_pi, leading_digits, next_ticks, settled_digits,
+};
 pub use server::{FAREWELL, Stop, server_shutdown};
 pub use shared_future::{WaitOn, waiters_of_one_signal};
+pub use testing_time::clocked_timeout;
 pub use travel::cancellation_travels;
 
 use std::fmt;

@@ -27,17 +27,18 @@
 //! cancelled. So `?` passes a cancellation on, and a `match` handles it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::IntoFuture;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 use stage02_timed_events::LoopError;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{CallbackId, Cancel, FutureError, IntoTask, TaskId, monitor};
+use stage04_futures_tasks::{CallbackId, Cancel, FutureError, IntoTask, TaskId, TaskInfo, monitor};
 
 // ANCHOR: task
 /// asyncio's `Task`, with `cancel`. Clones are the same task. Its coroutine
@@ -229,9 +230,57 @@ where
         cancel: Rc::clone(&cancel),
     };
     let inner = stage04_futures_tasks::create_task(event_loop, wrapped)?;
+    event_loop.attachment::<Tasks>()?.add(inner.id(), &cancel);
     Ok(Task { inner, cancel })
 }
 // ANCHOR_END: create_task
+
+// ANCHOR: all_tasks
+/// Every stage 5 task of one loop, weakly held, so that [`all_tasks`] can
+/// hand back what cancels each (stage 4's table knows their names, not
+/// their cancellations).
+#[derive(Default)]
+struct Tasks {
+    tasks: RefCell<Vec<(TaskId, Weak<Cancellation>)>>,
+}
+
+impl Tasks {
+    fn add(&self, id: TaskId, cancel: &Rc<Cancellation>) {
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.len() == tasks.capacity() {
+            // Forget the tasks that ended, before growing: the list stays
+            // within twice the number of pending tasks.
+            tasks.retain(|(_, task)| task.upgrade().is_some_and(|task| !task.finished.get()));
+        }
+        tasks.push((id, Rc::downgrade(cancel)));
+    }
+}
+
+/// asyncio's `all_tasks(loop)`: every stage 5 task of `event_loop` not yet
+/// done, in the order they were created, each with a handle that cancels
+/// it whatever its value's type (what `asyncio.run` cancels as it ends).
+pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<(TaskInfo, CurrentTask)> {
+    let Ok(tasks) = event_loop.attachment::<Tasks>() else {
+        return Vec::new(); // closed: its tasks are gone
+    };
+    let mut live: BTreeMap<TaskId, Rc<Cancellation>> = tasks
+        .tasks
+        .borrow()
+        .iter()
+        .filter_map(|(id, cancel)| Some((*id, cancel.upgrade()?)))
+        .filter(|(_, cancel)| !cancel.finished.get())
+        .collect();
+    // Stage 4's list gives the order and the names; a stage 4 task that is
+    // not a stage 5 one (nothing here can cancel it) is left out.
+    stage04_futures_tasks::all_tasks(event_loop)
+        .into_iter()
+        .filter_map(|info| {
+            let cancel = live.remove(&info.id)?;
+            Some((info, CurrentTask { cancel }))
+        })
+        .collect()
+}
+// ANCHOR_END: all_tasks
 
 // ANCHOR: ensure_future
 /// What `shield`, `wait_for` and the like accept, as asyncio's
@@ -422,6 +471,17 @@ impl CurrentTask {
         let left = self.cancel.requested.get().saturating_sub(1);
         self.cancel.requested.set(left);
         left
+    }
+
+    /// asyncio's `cancelled()`: whether it ended cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.finished.get() && self.cancel.cancelled.get()
+    }
+
+    /// The exception its coroutine returned (its `Err`, not a
+    /// cancellation), if it ended so. (A panic is stage 4's to report.)
+    pub fn exception(&self) -> Option<FutureError> {
+        self.cancel.exception.borrow().clone()
     }
 }
 
