@@ -53,11 +53,13 @@ elements, three times each: enough to see that it works, not to publish.
 
 import argparse
 import asyncio
-import gc
 import platform
-import statistics
 import sys
-import time
+from pathlib import Path
+
+# Stage 4's script times its cases the same way: its `measure` is ours.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "04-futures-tasks" / "benches"))
+from asyncio_tasks import measure  # noqa: E402
 
 TASKS = 100_000
 ITERATIONS = 100_000
@@ -135,23 +137,6 @@ async def check(n):
     assert all(task.cancelled() for task in tasks), "a sleeper did not end cancelled"
     await timeout_ready(n)
     assert await asyncio.wait_for(answer(), TIMEOUT) == 1
-
-
-def measure(loop, case, n, times, gc_on):
-    """ns per element of `times` runs of case(n): median, min, max."""
-    per_element = []
-    for _ in range(times):
-        gc.collect()
-        if not gc_on:
-            gc.disable()
-        try:
-            start = time.perf_counter_ns()
-            loop.run_until_complete(case(n))
-            elapsed = time.perf_counter_ns() - start
-        finally:
-            gc.enable()
-        per_element.append(elapsed / n)
-    return statistics.median(per_element), min(per_element), max(per_element)
 
 
 def main():

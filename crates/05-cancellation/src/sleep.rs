@@ -38,7 +38,15 @@ pub fn sleep<T>(
             .to_nanos()
             .expect("sleep(NaN): a delay of NaN seconds means nothing");
         if nanos <= 0 {
-            return YieldNow { yielded: false, at }.await.map(|()| result);
+            let awaiting = "sleep";
+            let inner = yield_now();
+            return Noted {
+                inner,
+                awaiting,
+                at,
+            }
+            .await
+            .map(|()| result);
         }
         let event_loop =
             get_running_loop::<SelectorEventLoop>().expect("sleep() outside a running loop");
@@ -58,21 +66,15 @@ pub fn sleep<T>(
 // ANCHOR_END: sleep
 
 // ANCHOR: yield_now
-/// asyncio's `__sleep0`: give the loop one turn, or take the cancellation
-/// the task's step hands over.
+/// asyncio's `__sleep0`: give the loop one turn (stage 4's yield), or take
+/// the cancellation the task's step hands over.
 #[track_caller]
 pub fn yield_now() -> YieldNow {
-    YieldNow {
-        yielded: false,
-        at: Location::caller(),
-    }
+    YieldNow(stage04_futures_tasks::yield_now())
 }
 
 /// The future of [`yield_now`].
-pub struct YieldNow {
-    yielded: bool,
-    at: &'static Location<'static>,
-}
+pub struct YieldNow(stage04_futures_tasks::sleep::YieldNow);
 
 impl std::future::Future for YieldNow {
     type Output = Result<(), FutureError>;
@@ -81,13 +83,7 @@ impl std::future::Future for YieldNow {
         if monitor::take_cancellation() {
             return Poll::Ready(Err(FutureError::Cancelled));
         }
-        if self.yielded {
-            return Poll::Ready(Ok(()));
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        monitor::note("yield", self.at);
-        Poll::Pending
+        Pin::new(&mut self.0).poll(cx).map(Ok)
     }
 }
 // ANCHOR_END: yield_now

@@ -1,33 +1,19 @@
 //! `gather` under cancellation, each case on the virtual clock, as
 //! asyncio 3.11's `gather` and `_GatheringFuture` behave.
 
-use stage01_generator_loop::VirtualClock;
+mod common;
+
+use common::{is_cancelled, new_loop, run};
 use stage02_timed_events::AbstractEventLoop;
-use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage03_read_readiness::SelectorEventLoop;
+use stage04_futures_tasks::FutureError;
 use stage05_cancellation::{Task, create_task, gather, gather_return_exceptions, sleep};
-
-fn new_loop() -> SelectorEventLoop {
-    SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new()).unwrap()
-}
-
-fn run<T: 'static>(
-    event_loop: &SelectorEventLoop,
-    main: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
-) -> Result<T, FutureError> {
-    let main = create_task(event_loop, main).unwrap();
-    run_until_complete(event_loop, main).unwrap()
-}
 
 /// Three children that sleep 1, 2 and 3 s and return 1, 2, 3.
 fn children(event_loop: &SelectorEventLoop) -> Vec<Task<u32>> {
     (1..=3)
         .map(|n| create_task(event_loop, sleep(f64::from(n), n)).unwrap())
         .collect()
-}
-
-fn is_cancelled<T>(outcome: &Result<T, FutureError>) -> bool {
-    matches!(outcome, Err(FutureError::Cancelled))
 }
 
 #[test]

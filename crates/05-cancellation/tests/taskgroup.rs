@@ -1,24 +1,14 @@
 //! `TaskGroup`, each case on the virtual clock, as asyncio 3.11's
 //! `taskgroups.py` behaves.
 
+mod common;
+
+use common::{new_loop, run};
 use demo_support::Transcript;
-use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
-use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage03_read_readiness::SelectorEventLoop;
+use stage04_futures_tasks::FutureError;
 use stage05_cancellation::{TaskGroup, create_task, group_errors, sleep};
-
-fn new_loop() -> SelectorEventLoop {
-    SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new()).unwrap()
-}
-
-fn run<T: 'static>(
-    event_loop: &SelectorEventLoop,
-    main: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
-) -> Result<T, FutureError> {
-    let main = create_task(event_loop, main).unwrap();
-    run_until_complete(event_loop, main).unwrap()
-}
 
 /// A child that sleeps `delay` s and then fails with `why`, or, cancelled
 /// first, says so and passes the cancellation on.
