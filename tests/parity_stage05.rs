@@ -9,7 +9,7 @@ mod common;
 use demo_support::Transcript;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 use stage05_cancellation::{
     Task, Timeout, create_task, current_task, is_timeout, shield, sleep, timeout, wait_for,
 };
@@ -63,7 +63,8 @@ where
     F: std::future::Future<Output = Result<(), FutureError>> + 'static,
 {
     let main = create_task(event_loop, main).unwrap();
-    let outcome = run_until_complete(event_loop, main).expect("the case runs to its end");
+    let outcome =
+        task_outcome(run_until_complete(event_loop, main)).expect("the case runs to its end");
     outcome.expect("main is not cancelled and does not fail");
     compare_section(SCRIPT, section, &out.lines());
 }

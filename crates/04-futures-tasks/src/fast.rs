@@ -24,4 +24,6 @@ mod waker;
 
 #[cfg_attr(not(feature = "fast"), allow(unused_imports))]
 pub(crate) use task::take_result;
-pub use task::{AwaitingTask, Task, all_tasks, create_task, current_task, task_table};
+pub use task::{
+    AwaitingTask, Task, all_tasks, create_fallible_task, create_task, current_task, task_table,
+};

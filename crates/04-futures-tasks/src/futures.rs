@@ -181,11 +181,16 @@ impl<T: 'static> Future<T> {
     /// value, so without `T: Clone`; `None` if it has a value or is
     /// pending. Counts as retrieved, as asyncio's `exception()` does.
     pub fn error(&self) -> Option<FutureError> {
-        self.state.retrieved.set(true);
-        match self.state.outcome.borrow().as_ref() {
-            Some(Err(error)) => Some(error.clone()),
-            _ => None,
-        }
+        Outcome::error(&*self.state)
+    }
+
+    /// The future seen without its value's type: what stage 5 keeps of a
+    /// task whose type it does not know, to ask how it ended.
+    pub fn as_outcome(&self) -> Rc<dyn Outcome>
+    where
+        T: 'static,
+    {
+        Rc::clone(&self.state) as Rc<dyn Outcome>
     }
 
     /// asyncio's `futures._copy_future_state`: done, with `outcome`, as
@@ -453,6 +458,22 @@ impl<T> Drop for Awaiting<T> {
     }
 }
 // ANCHOR_END: awaiting
+
+/// A future seen without its value's type (see [`Future::as_outcome`]).
+pub trait Outcome {
+    /// The error it ended with, as [`Future::error`] tells it.
+    fn error(&self) -> Option<FutureError>;
+}
+
+impl<T> Outcome for State<T> {
+    fn error(&self) -> Option<FutureError> {
+        self.retrieved.set(true);
+        match self.outcome.borrow().as_ref() {
+            Some(Err(error)) => Some(error.clone()),
+            _ => None,
+        }
+    }
+}
 
 /// A future a task waits on, cancelled as [`Future::cancel`] does it.
 impl<T: 'static> Cancel for State<T> {

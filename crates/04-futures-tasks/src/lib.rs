@@ -45,7 +45,7 @@ mod wake;
 
 pub use concurrent::{ConcurrentError, ConcurrentFuture};
 pub use executor::{FunctionPanicked, ShutDown, ThreadPoolExecutor, run_in_executor};
-pub use futures::{CallbackId, Future, FutureError};
+pub use futures::{CallbackId, Future, FutureError, Outcome};
 pub use gather::{
     AsCompleted, Awaitable, Gathered, ReturnWhen, as_completed, gather, gather_return_exceptions,
     wait,
@@ -57,7 +57,7 @@ pub use locks::{
 pub use loop_thread::LoopThread;
 pub use monitor::{Cancel, Suspension};
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneTooManyTimes};
-pub use runners::{IntoTask, RunError, run, run_until_complete};
+pub use runners::{IntoTask, RunError, run, run_until_complete, task_outcome};
 pub use sleep::{sleep, yield_now};
 pub use sock::{SockError, sock_recv};
 pub use tasks::{TaskId, TaskInfo, TaskPanicked, TaskRow, TaskState};
@@ -71,4 +71,4 @@ use fast as chosen;
 use tasks as chosen;
 
 pub(crate) use chosen::take_result;
-pub use chosen::{Task, all_tasks, create_task, current_task, task_table};
+pub use chosen::{Task, all_tasks, create_fallible_task, create_task, current_task, task_table};

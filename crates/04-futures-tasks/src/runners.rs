@@ -27,6 +27,21 @@ pub enum RunError {
     Task(FutureError),
 }
 
+/// What a run says of its task: `Ok` with the task's own outcome, its
+/// value or its exception (a cancellation among them), or `Err` if the
+/// loop failed. For tasks whose coroutine ends with an exception of its
+/// own (stage 5's).
+///
+/// # Errors
+/// The loop's failure.
+pub fn task_outcome<T>(ran: Result<T, RunError>) -> Result<Result<T, FutureError>, RunError> {
+    match ran {
+        Ok(value) => Ok(Ok(value)),
+        Err(RunError::Task(error)) => Ok(Err(error)),
+        Err(failed) => Err(failed),
+    }
+}
+
 // ANCHOR: run_until_complete
 /// asyncio's `loop.run_until_complete(coro)`: run the loop until
 /// `coroutine` (an `async` block, a task, or a future) is done, and evaluate

@@ -42,8 +42,9 @@ struct TaskInner<T> {
     created_at: &'static Location<'static>,
     /// The task as a future: its outcome and its done-callbacks.
     future: Future<T>,
-    /// The coroutine, until it returns.
-    coroutine: RefCell<Option<Pin<Box<dyn std::future::Future<Output = T>>>>>,
+    /// The coroutine, until it returns: its value, or the exception it
+    /// ends the task with (see `create_fallible_task`).
+    coroutine: RefCell<Option<Pin<Box<dyn std::future::Future<Output = Result<T, FutureError>>>>>>,
     wake: Arc<Wake>,
     /// A waker made once from `wake`, handed to every poll.
     waker: Waker,
@@ -154,6 +155,22 @@ pub fn create_task<F>(
 where
     F: std::future::Future + 'static,
 {
+    create_fallible_task(event_loop, async move { Ok(coroutine.await) })
+}
+
+/// `create_task` for a coroutine that says how its task ends: `Ok` with
+/// its value, or `Err` with its exception (`Err(Cancelled)`: the task ends
+/// cancelled), as an exception raised out of an asyncio coroutine ends its
+/// task. Stage 5's tasks are these.
+#[track_caller]
+pub fn create_fallible_task<T, F>(
+    event_loop: &SelectorEventLoop,
+    coroutine: F,
+) -> Result<Task<T>, LoopError>
+where
+    T: 'static,
+    F: std::future::Future<Output = Result<T, FutureError>> + 'static,
+{
     let id = TaskId::next();
     let remote = event_loop.remote()?;
     let tasks = event_loop.attachment::<TaskSet>()?;
@@ -214,7 +231,7 @@ impl<T: 'static> Step for TaskInner<T> {
         CURRENT.set(previous);
         let outcome = match polled {
             Ok(Poll::Pending) => return self.suspended.set(monitor::end_step()),
-            Ok(Poll::Ready(value)) => Ok(value),
+            Ok(Poll::Ready(outcome)) => outcome,
             Err(payload) => Err(FutureError::Exception(Rc::new(TaskPanicked {
                 task: self.name.borrow().clone(),
                 message: panic_message(payload.as_ref()),

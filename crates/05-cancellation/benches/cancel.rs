@@ -103,9 +103,7 @@ fn run_main(
     main: impl std::future::Future<Output = Result<(), FutureError>> + 'static,
 ) {
     let main = create_task(event_loop, main).expect("the loop is open");
-    run_until_complete(event_loop, main)
-        .expect("the loop runs")
-        .expect("the main task succeeds");
+    run_until_complete(event_loop, main).expect("the main task succeeds");
 }
 
 /// Spawn `n` tasks that sleep an hour, let them all start, cancel them all,

@@ -38,7 +38,9 @@ use std::task::{Context, Poll, Waker};
 use pin_project_lite::pin_project;
 use stage02_timed_events::LoopError;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{CallbackId, Cancel, FutureError, IntoTask, TaskId, TaskInfo, monitor};
+use stage04_futures_tasks::{
+    CallbackId, Cancel, FutureError, IntoTask, Outcome, TaskId, TaskInfo, monitor,
+};
 
 // ANCHOR: task
 /// asyncio's `Task`, with `cancel`. Clones are the same task. Its coroutine
@@ -74,8 +76,8 @@ struct Cancellation {
     cancelled: Cell<bool>,
     /// `abort` was called: drop the coroutine at the next step.
     aborted: Cell<bool>,
-    /// The exception its coroutine returned (`Err`, not a cancellation).
-    exception: RefCell<Option<FutureError>>,
+    /// The task's own future, without its value's type: how it ended.
+    outcome: RefCell<Option<Rc<dyn Outcome>>>,
 }
 // ANCHOR_END: task
 
@@ -175,7 +177,7 @@ impl Cancellation {
         self.waker.take();
         match &outcome {
             Err(FutureError::Cancelled) => self.cancelled.set(true),
-            Err(error) => *self.exception.borrow_mut() = Some(error.clone()),
+            Err(_) => {}
             Ok(_) => {}
         }
         Poll::Ready(outcome)
@@ -229,7 +231,8 @@ where
         coroutine: Some(coroutine),
         cancel: Rc::clone(&cancel),
     };
-    let inner = stage04_futures_tasks::create_task(event_loop, wrapped)?;
+    let inner = stage04_futures_tasks::create_fallible_task(event_loop, wrapped)?;
+    *cancel.outcome.borrow_mut() = Some(inner.as_future().as_outcome());
     event_loop.attachment::<Tasks>()?.add(inner.id(), &cancel);
     Ok(Task { inner, cancel })
 }
@@ -344,8 +347,7 @@ impl<T: 'static> Task<T> {
     /// coroutine's `Err`, or its panic), if it did; `None` if it returned a
     /// value, was cancelled, or is pending.
     pub fn exception(&self) -> Option<FutureError> {
-        let returned = self.cancel.exception.borrow().clone();
-        returned.or_else(|| self.inner.as_future().error())
+        self.handle().exception()
     }
 
     /// asyncio's `cancel(msg)`: ask the task to stop. `false` if it is done;
@@ -392,10 +394,7 @@ impl<T: 'static> Task<T> {
 
     /// Its outcome, moved out, for its only reader (no `T: Clone`).
     pub(crate) fn take_outcome(&self) -> Result<T, FutureError> {
-        self.inner
-            .as_future()
-            .take_result()
-            .and_then(|outcome| outcome)
+        self.inner.as_future().take_result()
     }
 
     /// A handle that can cancel the task, whatever its value's type.
@@ -433,7 +432,7 @@ impl<T: Clone + 'static> Task<T> {
     /// asyncio's `Task.result()`: the value; the exception, or
     /// `Cancelled`, if it ended so; `InvalidState` while pending.
     pub fn result(&self) -> Result<T, FutureError> {
-        self.inner.result().and_then(|outcome| outcome)
+        self.inner.result()
     }
 }
 
@@ -478,10 +477,13 @@ impl CurrentTask {
         self.cancel.finished.get() && self.cancel.cancelled.get()
     }
 
-    /// The exception its coroutine returned (its `Err`, not a
-    /// cancellation), if it ended so. (A panic is stage 4's to report.)
+    /// asyncio's `exception()`: the exception it ended with (its
+    /// coroutine's `Err`, not a cancellation, or its panic), if it did;
+    /// asked, it counts as retrieved.
     pub fn exception(&self) -> Option<FutureError> {
-        self.cancel.exception.borrow().clone()
+        let outcome = self.cancel.outcome.borrow();
+        let error = outcome.as_ref().and_then(|outcome| outcome.error());
+        error.filter(|error| !matches!(error, FutureError::Cancelled))
     }
 }
 
@@ -495,7 +497,7 @@ pub struct AwaitingTask<T: Clone + 'static> {
 }
 
 /// The stage 4 task underneath a stage 5 task of `T`.
-type Stage4Task<T> = stage04_futures_tasks::Task<Result<T, FutureError>>;
+type Stage4Task<T> = stage04_futures_tasks::Task<T>;
 
 impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
     type Output = Result<T, FutureError>;
@@ -503,7 +505,7 @@ impl<T: Clone + 'static> std::future::Future for AwaitingTask<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let polled = Pin::new(&mut self.inner).poll(cx);
         match polled {
-            Poll::Ready(outcome) => Poll::Ready(outcome.and_then(|outcome| outcome)),
+            Poll::Ready(outcome) => Poll::Ready(outcome),
             Poll::Pending => {
                 monitor::note_waiter(Rc::clone(&self.cancel) as Rc<dyn Cancel>);
                 Poll::Pending
@@ -526,10 +528,10 @@ impl<T: Clone + 'static> IntoFuture for Task<T> {
 }
 // ANCHOR_END: await_task
 
-/// `run_until_complete(task)`: runs the task underneath, whose value is
-/// the stage 5 task's outcome.
+/// `run_until_complete(task)`: runs the task underneath; a task that ends
+/// with an exception, or cancelled, is `RunError::Task` with it.
 impl<T: 'static> IntoTask for Task<T> {
-    type Output = Result<T, FutureError>;
+    type Output = T;
 
     fn into_task(self, _: &SelectorEventLoop) -> Result<Stage4Task<T>, LoopError> {
         Ok(self.inner)

@@ -8,7 +8,7 @@ use demo_support::Transcript;
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 use stage05_cancellation::{create_task, current_task, sleep, yield_now};
 
 fn new_loop() -> SelectorEventLoop {
@@ -55,7 +55,7 @@ fn a_task_cancelled_before_its_first_step_never_runs_its_body() {
     })
     .unwrap();
     assert!(task.cancel(None));
-    let outcome = run_until_complete(&event_loop, task.clone()).unwrap();
+    let outcome = task_outcome(run_until_complete(&event_loop, task.clone())).unwrap();
     assert!(is_cancelled(&outcome));
     assert!(!ran.get());
     assert!(task.cancelled());
@@ -156,7 +156,7 @@ fn a_task_that_cancels_itself_and_returns_ends_cancelled() {
         Ok("returned anyway")
     })
     .unwrap();
-    let outcome = run_until_complete(&event_loop, task.clone()).unwrap();
+    let outcome = task_outcome(run_until_complete(&event_loop, task.clone())).unwrap();
     assert!(is_cancelled(&outcome));
     assert!(task.cancelled());
 }
@@ -172,7 +172,7 @@ fn a_task_that_cancels_itself_gets_it_at_its_next_await_with_no_time_passing() {
             Ok((outcome.is_err(), inner.time()))
         })
         .unwrap();
-        let outcome = run_until_complete(&event_loop, task).unwrap();
+        let outcome = task_outcome(run_until_complete(&event_loop, task)).unwrap();
         assert_eq!(outcome.unwrap(), (true, 0.0), "sleep({delay})");
     }
 }

@@ -14,7 +14,7 @@ use demo_support::Transcript;
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{Event, FutureError, Lock, Queue, run_until_complete};
+use stage04_futures_tasks::{Event, FutureError, Lock, Queue, run_until_complete, task_outcome};
 use stage05_cancellation::{
     Task, create_task, current_task, is_timeout, shield, sleep, timeout, timeout_at, wait_for,
     yield_now,
@@ -43,7 +43,7 @@ fn run<T: 'static>(
     main: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
 ) -> (Result<T, FutureError>, f64) {
     let main = create_task(event_loop, main).unwrap();
-    let outcome = run_until_complete(event_loop, main).unwrap();
+    let outcome = task_outcome(run_until_complete(event_loop, main)).unwrap();
     (outcome, event_loop.time())
 }
 
@@ -147,7 +147,7 @@ fn two_cancels_before_the_first_step_both_count_and_the_last_message_is_kept() {
     assert!(task.cancel(Some("second")), "not done yet: it accepts");
     assert_eq!(task.cancelling(), 2);
     assert_eq!(task.cancel_message().as_deref(), Some("second"));
-    let outcome = run_until_complete(&event_loop, task.clone()).unwrap();
+    let outcome = task_outcome(run_until_complete(&event_loop, task.clone())).unwrap();
     assert!(is_cancelled(&outcome));
     assert_eq!(event_loop.time(), 0.0);
     assert!(!started.get(), "its body never ran");

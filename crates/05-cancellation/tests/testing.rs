@@ -14,7 +14,7 @@ use demo_support::transcript::assert_matches_file;
 use stage02_timed_events::seconds::Nanos;
 use stage02_timed_events::{AbstractEventLoop, LoopError};
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 use stage05_cancellation::scenarios::clocked_timeout;
 use stage05_cancellation::testing::{AdvanceError, ClockedLoop};
 use stage05_cancellation::{Task, create_task, is_timeout, sleep, wait_for};
@@ -61,7 +61,7 @@ fn the_talks_timeout_is_pending_after_9_s_and_a_timeout_error_after_11_s() {
     assert_eq!(clocked.now(), 11 * SECOND);
     assert!(is_timeout(&task.result().unwrap_err()));
     // Awaiting it, done, takes no time: the timeout error, at 11 s still.
-    let awaited = run_until_complete(&clocked, task).unwrap();
+    let awaited = task_outcome(run_until_complete(&clocked, task)).unwrap();
     assert!(is_timeout(&awaited.unwrap_err()));
     assert_eq!(clocked.time(), 11.0);
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 use stage05_cancellation::{
     Task, create_task, current_task, is_timeout, shield, sleep, timeout, wait_for,
 };
@@ -22,7 +22,7 @@ fn run<T: 'static>(
     main: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
 ) -> (Result<T, FutureError>, f64) {
     let main = create_task(event_loop, main).unwrap();
-    let outcome = run_until_complete(event_loop, main).unwrap();
+    let outcome = task_outcome(run_until_complete(event_loop, main)).unwrap();
     (outcome, event_loop.time())
 }
 

@@ -40,8 +40,8 @@ pub struct Task<T> {
 }
 
 /// The one allocation: everything a task is, with its coroutine `F` inline.
-struct FastTask<F: std::future::Future> {
-    shared: Shared<F::Output>,
+struct FastTask<F: Fallible> {
+    shared: Shared<F::Value>,
     /// The coroutine, until it returns. Never moved once the task is made:
     /// it is polled where it lies, and dropped there.
     coroutine: RefCell<Option<F>>,
@@ -73,8 +73,18 @@ trait TaskCore<T>: Step {
     fn shared(&self) -> &Shared<T>;
 }
 
-impl<F: std::future::Future + 'static> TaskCore<F::Output> for FastTask<F> {
-    fn shared(&self) -> &Shared<F::Output> {
+/// A coroutine whose output says how its task ends: `Ok` with its value,
+/// `Err` with its exception (see the textbook's `create_fallible_task`).
+trait Fallible: std::future::Future<Output = Result<Self::Value, FutureError>> {
+    type Value;
+}
+
+impl<T, F: std::future::Future<Output = Result<T, FutureError>>> Fallible for F {
+    type Value = T;
+}
+
+impl<F: Fallible + 'static> TaskCore<F::Value> for FastTask<F> {
+    fn shared(&self) -> &Shared<F::Value> {
         &self.shared
     }
 }
@@ -101,6 +111,23 @@ pub fn create_task<F>(
 where
     F: std::future::Future + 'static,
 {
+    create_fallible_task(event_loop, async move { Ok(coroutine.await) })
+}
+
+/// The textbook's [`create_fallible_task`](crate::tasks::create_fallible_task),
+/// fast.
+///
+/// # Panics
+/// As [`create_task`].
+#[track_caller]
+pub fn create_fallible_task<T, F>(
+    event_loop: &SelectorEventLoop,
+    coroutine: F,
+) -> Result<Task<T>, LoopError>
+where
+    T: 'static,
+    F: std::future::Future<Output = Result<T, FutureError>> + 'static,
+{
     let scheduler = Scheduler::of(event_loop)?;
     let task = Rc::new(FastTask {
         shared: Shared {
@@ -124,7 +151,7 @@ where
 }
 // ANCHOR_END: create_task
 
-impl<F: std::future::Future + 'static> Step for FastTask<F> {
+impl<F: Fallible + 'static> Step for FastTask<F> {
     // ANCHOR: step
     /// The textbook step, for a coroutine stored in place.
     fn step(self: Rc<Self>, scheduler: &Scheduler, event_loop: &SelectorEventLoop) {
@@ -152,7 +179,7 @@ impl<F: std::future::Future + 'static> Step for FastTask<F> {
         CURRENT.set(previous);
         let outcome = match polled {
             Ok(Poll::Pending) => return shared.suspended.set(monitor::end_step()),
-            Ok(Poll::Ready(value)) => Ok(value),
+            Ok(Poll::Ready(outcome)) => outcome,
             Err(payload) => Err(FutureError::Exception(Rc::new(TaskPanicked {
                 task: shared.name(),
                 message: panic_message(payload.as_ref()),

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use stage01_generator_loop::Clock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{FutureError, SockError, run_until_complete, sock_recv};
+use stage04_futures_tasks::{FutureError, SockError, run_until_complete, sock_recv, task_outcome};
 
 use super::server::Stop;
 use super::{ScenarioError, new_loop};
@@ -127,6 +127,6 @@ pub fn half_a_line(
         let _stopped = first.await;
         read(here, stream).await
     })?;
-    run_until_complete(&event_loop, main)?.map_err(ScenarioError::Main)
+    task_outcome(run_until_complete(&event_loop, main))?.map_err(ScenarioError::Main)
 }
 // ANCHOR_END: half_a_line

@@ -14,7 +14,7 @@ use demo_support::Transcript;
 use stage01_generator_loop::Clock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{FutureError, SockError, run_until_complete, sock_recv};
+use stage04_futures_tasks::{FutureError, SockError, run_until_complete, sock_recv, task_outcome};
 
 use super::{ScenarioError, new_loop, stamp};
 use crate::{create_task, sleep};
@@ -135,7 +135,7 @@ pub fn server_shutdown(
         stamp(&log, &here, &format!("main: the server ended: {ended:?}"));
         Ok(())
     })?;
-    run_until_complete(&event_loop, main)?.map_err(ScenarioError::Main)?;
+    task_outcome(run_until_complete(&event_loop, main))?.map_err(ScenarioError::Main)?;
     let received = read_all(&client).map_err(ScenarioError::Io)?;
     for line in received.lines() {
         out.say(format!("        client received: {line}"));

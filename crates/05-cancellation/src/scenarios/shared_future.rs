@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use demo_support::Transcript;
 use stage01_generator_loop::Clock;
-use stage04_futures_tasks::{Event, Future, FutureError, run_until_complete};
+use stage04_futures_tasks::{Event, Future, FutureError, run_until_complete, task_outcome};
 
 use super::{ScenarioError, new_loop, stamp};
 use crate::{create_task, sleep};
@@ -66,6 +66,6 @@ pub fn waiters_of_one_signal(
         }
         Ok(())
     })?;
-    run_until_complete(&event_loop, main)?.map_err(ScenarioError::Main)
+    task_outcome(run_until_complete(&event_loop, main))?.map_err(ScenarioError::Main)
 }
 // ANCHOR_END: shared_future

@@ -8,7 +8,7 @@
 use std::rc::Rc;
 
 use demo_support::Transcript;
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 
 use super::{ScenarioError, stamp};
 use crate::testing::{AdvanceError, ClockedLoop};
@@ -35,7 +35,7 @@ pub fn clocked_timeout(out: &Transcript) -> Result<(), ScenarioError> {
         let done = if task.done() { "done" } else { "pending" };
         stamp(out, &clocked, &format!("test: the task is {done}"));
     }
-    let awaited = run_until_complete(&clocked, task)?;
+    let awaited = task_outcome(run_until_complete(&clocked, task))?;
     let awaited = describe(&awaited);
     stamp(out, &clocked, &format!("test: awaits it: {awaited}"));
     Ok(())

@@ -4,7 +4,7 @@
 
 use demo_support::{Timeline, Transcript};
 use stage01_generator_loop::Clock;
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 
 use super::{ScenarioError, new_loop, stamp};
 use crate::{create_task, sleep};
@@ -58,6 +58,6 @@ pub fn cancellation_travels(
         Ok(())
     })?;
     main.set_name("main");
-    run_until_complete(&event_loop, main)?.map_err(ScenarioError::Main)
+    task_outcome(run_until_complete(&event_loop, main))?.map_err(ScenarioError::Main)
 }
 // ANCHOR_END: travels

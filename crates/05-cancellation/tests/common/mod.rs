@@ -5,7 +5,7 @@
 
 use stage01_generator_loop::VirtualClock;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete};
+use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 use stage05_cancellation::create_task;
 
 /// A loop on a virtual clock: exact times, nothing waits.
@@ -19,7 +19,7 @@ pub(crate) fn run<T: 'static>(
     main: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
 ) -> Result<T, FutureError> {
     let main = create_task(event_loop, main).unwrap();
-    run_until_complete(event_loop, main).unwrap()
+    task_outcome(run_until_complete(event_loop, main)).unwrap()
 }
 
 /// Whether `outcome` is a cancellation.
