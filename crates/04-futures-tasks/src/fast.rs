@@ -25,5 +25,6 @@ mod waker;
 #[cfg_attr(not(feature = "fast"), allow(unused_imports))]
 pub(crate) use task::take_result;
 pub use task::{
-    AwaitingTask, Task, all_tasks, create_fallible_task, create_task, current_task, task_table,
+    AwaitingTask, Task, all_tasks, create_fallible_task, create_task, current_task,
+    keep_done_tasks, task_table,
 };

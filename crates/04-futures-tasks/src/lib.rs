@@ -71,4 +71,6 @@ use fast as chosen;
 use tasks as chosen;
 
 pub(crate) use chosen::take_result;
-pub use chosen::{Task, all_tasks, create_fallible_task, create_task, current_task, task_table};
+pub use chosen::{
+    Task, all_tasks, create_fallible_task, create_task, current_task, keep_done_tasks, task_table,
+};

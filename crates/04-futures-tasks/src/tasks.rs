@@ -535,6 +535,13 @@ pub fn task_table(event_loop: &SelectorEventLoop) -> Vec<TaskRow> {
 }
 // ANCHOR_END: task_table
 
+/// Keep `event_loop`'s done tasks in its task table while someone holds
+/// them, from now on (a monitor asks for this; see `monitor`).
+pub fn keep_done_tasks(event_loop: &SelectorEventLoop) -> Result<(), LoopError> {
+    event_loop.attachment::<TaskSet>()?.finished.keep.set(true);
+    Ok(())
+}
+
 /// The outcome of `task`, done, without requiring its result to be `Clone`:
 /// the value is moved out (for `run_until_complete`, its only reader).
 #[cfg_attr(feature = "fast", allow(dead_code))] // `fast` has its own

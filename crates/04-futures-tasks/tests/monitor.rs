@@ -4,7 +4,9 @@
 use stage01_generator_loop::VirtualClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{Future, TaskState, create_task, sleep, task_table, yield_now};
+use stage04_futures_tasks::{
+    Future, TaskState, create_task, keep_done_tasks, sleep, task_table, yield_now,
+};
 
 #[test]
 fn the_table_says_what_each_task_awaits_and_where() {
@@ -72,6 +74,7 @@ fn the_table_says_what_each_task_awaits_and_where() {
 fn a_done_task_stays_in_the_table_while_someone_holds_it() {
     let event_loop =
         SelectorEventLoop::with_selector(VirtualClock::new(), PollSelector::new()).unwrap();
+    keep_done_tasks(&event_loop).unwrap();
     let held = create_task(&event_loop, async { 1 }).unwrap();
     let let_go = create_task(&event_loop, async { 2 }).unwrap();
     let pending = create_task(&event_loop, sleep(1.0, ())).unwrap();

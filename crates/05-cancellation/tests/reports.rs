@@ -10,12 +10,13 @@ use std::rc::Rc;
 
 use common::new_loop;
 use stage02_timed_events::AbstractEventLoop;
-use stage04_futures_tasks::{FutureError, TaskState, task_table};
+use stage04_futures_tasks::{FutureError, TaskState, keep_done_tasks, task_table};
 use stage05_cancellation::{create_task, sleep};
 
 #[test]
 fn a_cancelled_task_is_cancelled_in_the_task_table() {
     let event_loop = new_loop();
+    keep_done_tasks(&event_loop).unwrap();
     let cancelled = create_task(&event_loop, sleep(10.0, ())).unwrap();
     let finished = create_task(&event_loop, async { Ok(1) }).unwrap();
     event_loop.run_once().unwrap();

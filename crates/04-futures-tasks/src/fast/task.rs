@@ -438,6 +438,16 @@ pub fn task_table(event_loop: &SelectorEventLoop) -> Vec<TaskRow> {
     }
 }
 
+/// The textbook's [`keep_done_tasks`](crate::tasks::keep_done_tasks).
+pub fn keep_done_tasks(event_loop: &SelectorEventLoop) -> Result<(), LoopError> {
+    event_loop
+        .attachment::<Scheduler>()?
+        .finished
+        .keep
+        .set(true);
+    Ok(())
+}
+
 /// The outcome of `task`, done, moved out (for `run_until_complete`).
 #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the crate's only with `fast`
 pub(crate) fn take_result<T: 'static>(task: &Task<T>) -> Result<T, FutureError> {

@@ -8,7 +8,7 @@ use stage01_generator_loop::Clock;
 use super::{ScenarioError, new_loop, stamp};
 use crate::futures::Future;
 use crate::runners::run_until_complete;
-use crate::{create_task, sleep, task_table, yield_now};
+use crate::{create_task, keep_done_tasks, sleep, task_table, yield_now};
 
 // ANCHOR: inspect
 /// Three tasks wait in three ways (a long sleep, a future nobody has set
@@ -20,6 +20,7 @@ pub fn where_tasks_wait(
     out: &Transcript,
 ) -> Result<(), ScenarioError> {
     let event_loop = new_loop(clock)?;
+    keep_done_tasks(&event_loop)?; // as a monitor asks
     let answer: Future<u32> = Future::new(&event_loop);
     let (spawner, log, waited_for) = (event_loop.clone(), out.clone(), answer.clone());
     run_until_complete(&event_loop, async move {
