@@ -140,8 +140,11 @@ def measure(loop, case, n, times, gc_on):
     return statistics.median(per_element), min(per_element), max(per_element)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def run_cases(description, cases, check=None):
+    """Parse the command line, then time each of `cases` (name, coroutine
+    function, elements, runs) on one loop and print a line for each; first
+    run `check`, if given, to see that the cases do what they say."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--quick", action="store_true", help="a tenth of the elements, three runs each"
     )
@@ -154,17 +157,24 @@ def main():
         f"{sys.platform}, GC {'on' if gc_on else 'off'}"
         f"{', quick' if args.quick else ''}: ns per element, median (min-max) of the runs"
     )
-    print(f"{'case':>16}  {'elements':>9}  {'runs':>4}  {'ns per element':>24}")
+    width = max(len(name) for name, _, _, _ in cases)
+    print(f"{'case':>{width}}  {'elements':>9}  {'runs':>4}  {'ns per element':>24}")
     loop = asyncio.new_event_loop()
     try:
-        for name, case, n, times in CASES:
+        if check is not None:
+            loop.run_until_complete(check(1_000))
+        for name, case, n, times in cases:
             if args.quick:
                 n, times = n // 10, 3
             mid, low, high = measure(loop, case, n, times, gc_on)
             cell = f"{mid:8.0f} ({low:.0f}-{high:.0f})"
-            print(f"{name:>16}  {n:>9}  {times:>4}  {cell:>24}", flush=True)
+            print(f"{name:>{width}}  {n:>9}  {times:>4}  {cell:>24}", flush=True)
     finally:
         loop.close()
+
+
+def main():
+    run_cases(__doc__.split("\n\n")[0], CASES)
 
 
 if __name__ == "__main__":

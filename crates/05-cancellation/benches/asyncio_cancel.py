@@ -51,15 +51,13 @@ The full run takes some tens of seconds; ``--quick`` runs a tenth of the
 elements, three times each: enough to see that it works, not to publish.
 """
 
-import argparse
 import asyncio
-import platform
 import sys
 from pathlib import Path
 
-# Stage 4's script times its cases the same way: its `measure` is ours.
+# Stage 4's script times its cases the same way: its `run_cases` is ours.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "04-futures-tasks" / "benches"))
-from asyncio_tasks import measure  # noqa: E402
+from asyncio_tasks import run_cases  # noqa: E402
 
 TASKS = 100_000
 ITERATIONS = 100_000
@@ -140,33 +138,9 @@ async def check(n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a tenth of the elements, three runs each"
-    )
-    parser.add_argument("--no-gc", action="store_true", help="turn the cyclic GC off while timing")
-    args = parser.parse_args()
     if sys.version_info < (3, 11):
         sys.exit("asyncio.timeout needs Python 3.11 or later")
-
-    gc_on = not args.no_gc
-    print(
-        f"asyncio on {platform.python_implementation()} {platform.python_version()}, "
-        f"{sys.platform}, GC {'on' if gc_on else 'off'}"
-        f"{', quick' if args.quick else ''}: ns per element, median (min-max) of the runs"
-    )
-    print(f"{'case':>18}  {'elements':>9}  {'runs':>4}  {'ns per element':>24}")
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(check(1_000))
-        for name, case, n, times in CASES:
-            if args.quick:
-                n, times = n // 10, 3
-            mid, low, high = measure(loop, case, n, times, gc_on)
-            cell = f"{mid:8.0f} ({low:.0f}-{high:.0f})"
-            print(f"{name:>18}  {n:>9}  {times:>4}  {cell:>24}", flush=True)
-    finally:
-        loop.close()
+    run_cases(__doc__.split("\n\n")[0], CASES, check=check)
 
 
 if __name__ == "__main__":

@@ -175,11 +175,8 @@ impl Cancellation {
         self.due.set(false);
         self.waiter.take();
         self.waker.take();
-        match &outcome {
-            Err(FutureError::Cancelled) => self.cancelled.set(true),
-            Err(_) => {}
-            Ok(_) => {}
-        }
+        self.cancelled
+            .set(matches!(outcome, Err(FutureError::Cancelled)));
         Poll::Ready(outcome)
     }
 
