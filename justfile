@@ -15,7 +15,7 @@ test:
 
 # Run stage 4's and 5's tests, and the cross-stage ones, on the fast tasks.
 test-fast:
-    cargo test -p stage04-futures-tasks -p stage05-cancellation -p asyncio-from-scratch --features stage04-futures-tasks/fast
+    cargo test -p stage04-futures-tasks -p stage05-cancellation -p asyncio-from-scratch --features stage05-cancellation/fast
 
 # Lint everything, benchmarks included, as CI does.
 lint:

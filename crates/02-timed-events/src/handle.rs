@@ -116,6 +116,13 @@ impl<P: Poller> Handle<P> {
         self.0.cancelled.get()
     }
 
+    /// Whether a callback that runs once has been run (or is running): not
+    /// cancelled, and its callback taken out. A timer whose callback only
+    /// wakes someone tells them so by this.
+    pub fn has_run(&self) -> bool {
+        !self.cancelled() && self.0.callback.borrow().is_none()
+    }
+
     /// asyncio's `TimerHandle.when()`: when a timer is due, in loop seconds
     /// (infinity for [`NEVER`](crate::seconds::NEVER)); `None` for a handle
     /// that is not a timer.

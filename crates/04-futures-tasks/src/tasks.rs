@@ -24,7 +24,7 @@ use stage01_generator_loop::guessing_loop::panic_message;
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError, ReportKind};
 use stage03_read_readiness::{Remote, SelectorEventLoop, SelectorEvents};
 
-use crate::futures::{Awaiting, CallbackId, Future, FutureError};
+use crate::futures::{Awaiting, CallbackId, Future, FutureError, Outcome};
 use crate::monitor::{self, Finished, Suspension};
 use crate::wake::{self, Wake};
 
@@ -359,6 +359,12 @@ impl<T: 'static> Task<T> {
     /// The task as the future it is.
     pub fn as_future(&self) -> &Future<T> {
         &self.inner.future
+    }
+
+    /// The task seen without its value's type, to ask how it ended: its
+    /// future's [`as_outcome`](Future::as_outcome).
+    pub fn as_outcome(&self) -> Rc<dyn Outcome> {
+        self.inner.future.as_outcome()
     }
 }
 

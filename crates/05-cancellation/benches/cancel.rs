@@ -44,8 +44,8 @@
 //!     one, and a timer registered while the `JoinHandle` is pending.
 //!
 //! Stage 5's tasks are stage 4's underneath: the textbook ones, or with
-//! stage 4's `fast` feature the fast ones, and then our rows are named
-//! `*_stage05_fast`. Criterion reports the time of one run (10⁵ elements)
+//! this crate's `fast` feature stage 4's fast ones and the fast `sleep`
+//! (see `src/fast.rs`), and then our rows are named `*_stage05_fast`. Criterion reports the time of one run (10⁵ elements)
 //! and its throughput in elements per second: at 10⁵ elements, a run of
 //! 1 ms is 10 ns per element. The loop and the runtime are built once and
 //! reused from run to run, as a program would; each run starts from the
@@ -54,7 +54,7 @@
 //! as tokio's runtime does; no timer here ever fires.
 //!
 //! Run with `cargo bench -p stage05-cancellation --features bench --bench
-//! cancel` (on the fast tasks: `--features bench,stage04-futures-tasks/fast`),
+//! cancel` (on the fast path: `--features bench,fast`),
 //! or pass a filter after `--`, e.g. `-- timeout_`; `-- --warm-up-time 1
 //! --measurement-time 2` is a short run. Then, for asyncio:
 //! `/usr/bin/python3 crates/05-cancellation/benches/asyncio_cancel.py`.
@@ -90,8 +90,8 @@ fn stage05_loop() -> SelectorEventLoop {
         .expect("a selector loop")
 }
 
-/// Whether stage 5's tasks are stage 4's fast ones (stage 4's `fast`
-/// feature), for the rows' names.
+/// Whether stage 5 runs on its fast path (its `fast` feature, which makes
+/// its tasks stage 4's fast ones), for the rows' names.
 fn on_fast_tasks() -> bool {
     std::any::type_name::<stage04_futures_tasks::Task<()>>().contains("::fast::")
 }

@@ -17,8 +17,10 @@
 //! | [`signals`] | signals, handled by the loop as callbacks | `add_signal_handler`, `remove_signal_handler` (unix_events.py) |
 //! | [`runners`] | main run to completion; Ctrl-C cancels it, and every task cleans up | `Runner`, `run`, `_cancel_all_tasks` (runners.py) |
 //! | [`testing`] | time-dependent code tested on a clock the test moves by hand | asynctest's `ClockedTestCase.advance` |
+//! | [`fast`] | making it fast: the same awaits with less in between | |
 //! | [`scenarios`] | scenario 12, cancel safety, the anti-pattern, how a cancellation travels, scenario 8 (pi, stopped cleanly) | |
 
+pub mod fast;
 pub mod gather;
 pub mod runners;
 pub mod scenarios;
@@ -35,9 +37,16 @@ pub use gather::{Gathered, gather, gather_return_exceptions};
 pub use runners::{Runner, RunnerError, run};
 pub use shield::shield;
 pub use signals::{SignalError, add_signal_handler, remove_signal_handler};
-pub use sleep::{sleep, yield_now};
+pub use sleep::yield_now;
 pub use taskgroups::{TaskGroup, TaskGroupError, group_errors};
 pub use tasks::{CurrentTask, EnsureFuture, Task, all_tasks, create_task, current_task};
 pub use testing::{AdvanceError, ClockedLoop};
 pub use threadsafe::run_coroutine_threadsafe;
 pub use timeouts::{Timeout, TimeoutError, is_timeout, timeout, timeout_at, wait_for};
+
+/// The sleep the crate's tasks await: the textbook one, or with the `fast`
+/// feature the fast one (same API; see [`fast`]).
+#[cfg(feature = "fast")]
+pub use fast::sleep;
+#[cfg(not(feature = "fast"))]
+pub use sleep::sleep;

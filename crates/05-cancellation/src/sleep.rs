@@ -38,15 +38,7 @@ pub fn sleep<T>(
             .to_nanos()
             .expect("sleep(NaN): a delay of NaN seconds means nothing");
         if nanos <= 0 {
-            let awaiting = "sleep";
-            let inner = yield_now();
-            return Noted {
-                inner,
-                awaiting,
-                at,
-            }
-            .await
-            .map(|()| result);
+            return sleep_zero(at).await.map(|()| result);
         }
         let event_loop =
             get_running_loop::<SelectorEventLoop>().expect("sleep() outside a running loop");
@@ -64,6 +56,18 @@ pub fn sleep<T>(
     }
 }
 // ANCHOR_END: sleep
+
+/// `sleep(0)`: one yield, shown in the task table as a sleep.
+pub(crate) fn sleep_zero(
+    at: &'static Location<'static>,
+) -> impl std::future::Future<Output = Result<(), FutureError>> {
+    let awaiting = "sleep";
+    Noted {
+        inner: yield_now(),
+        awaiting,
+        at,
+    }
+}
 
 // ANCHOR: yield_now
 /// asyncio's `__sleep0`: give the loop one turn (stage 4's yield), or take

@@ -78,6 +78,8 @@ struct Cancellation {
     aborted: Cell<bool>,
     /// The task's own future, without its value's type: how it ended.
     outcome: RefCell<Option<Rc<dyn Outcome>>>,
+    /// Its place in its loop's list of pending tasks, left as it ends.
+    listed: RefCell<Option<(Rc<Tasks>, usize)>>,
 }
 // ANCHOR_END: task
 
@@ -160,6 +162,11 @@ where
                         cancel.must_cancel.set(false);
                     }
                 }
+                // Or waiting on something no cancel reaches: the next step
+                // hands the cancellation over, so let it come at once.
+                if cancel.must_cancel.get() {
+                    cx.waker().wake_by_ref();
+                }
                 *cancel.waiter.borrow_mut() = waiter;
                 Poll::Pending
             }
@@ -172,6 +179,9 @@ impl Cancellation {
     /// The coroutine is done: with `outcome`, which a cancellation ends.
     fn finish<T>(&self, outcome: Result<T, FutureError>) -> Poll<Result<T, FutureError>> {
         self.finished.set(true);
+        if let Some((tasks, slot)) = self.listed.take() {
+            tasks.remove(slot);
+        }
         self.due.set(false);
         self.waiter.take();
         self.waker.take();
@@ -229,30 +239,47 @@ where
         cancel: Rc::clone(&cancel),
     };
     let inner = stage04_futures_tasks::create_fallible_task(event_loop, wrapped)?;
-    *cancel.outcome.borrow_mut() = Some(inner.as_future().as_outcome());
-    event_loop.attachment::<Tasks>()?.add(inner.id(), &cancel);
+    *cancel.outcome.borrow_mut() = Some(inner.as_outcome());
+    let tasks = event_loop.attachment::<Tasks>()?;
+    let slot = tasks.add(inner.id(), &cancel);
+    *cancel.listed.borrow_mut() = Some((tasks, slot));
     Ok(Task { inner, cancel })
 }
 // ANCHOR_END: create_task
 
 // ANCHOR: all_tasks
-/// Every stage 5 task of one loop, weakly held, so that [`all_tasks`] can
-/// hand back what cancels each (stage 4's table knows their names, not
-/// their cancellations).
+/// Every pending stage 5 task of one loop, weakly held, so that
+/// [`all_tasks`] can hand back what cancels each (stage 4's table knows
+/// their names, not their cancellations). A task leaves as it ends, so
+/// that nothing here keeps a finished task's memory.
 #[derive(Default)]
 struct Tasks {
-    tasks: RefCell<Vec<(TaskId, Weak<Cancellation>)>>,
+    slots: RefCell<Vec<Option<(TaskId, Weak<Cancellation>)>>>,
+    /// Slots left by tasks that ended, for the next ones.
+    free: RefCell<Vec<usize>>,
 }
 
 impl Tasks {
-    fn add(&self, id: TaskId, cancel: &Rc<Cancellation>) {
-        let mut tasks = self.tasks.borrow_mut();
-        if tasks.len() == tasks.capacity() {
-            // Forget the tasks that ended, before growing: the list stays
-            // within twice the number of pending tasks.
-            tasks.retain(|(_, task)| task.upgrade().is_some_and(|task| !task.finished.get()));
+    /// List a new task; its slot.
+    fn add(&self, id: TaskId, cancel: &Rc<Cancellation>) -> usize {
+        let entry = Some((id, Rc::downgrade(cancel)));
+        let mut slots = self.slots.borrow_mut();
+        match self.free.borrow_mut().pop() {
+            Some(slot) => {
+                slots[slot] = entry;
+                slot
+            }
+            None => {
+                slots.push(entry);
+                slots.len() - 1
+            }
         }
-        tasks.push((id, Rc::downgrade(cancel)));
+    }
+
+    /// The task in `slot` has ended.
+    fn remove(&self, slot: usize) {
+        self.slots.borrow_mut()[slot] = None;
+        self.free.borrow_mut().push(slot);
     }
 }
 
@@ -264,9 +291,10 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<(TaskInfo, CurrentTask)>
         return Vec::new(); // closed: its tasks are gone
     };
     let mut live: BTreeMap<TaskId, Rc<Cancellation>> = tasks
-        .tasks
+        .slots
         .borrow()
         .iter()
+        .flatten()
         .filter_map(|(id, cancel)| Some((*id, cancel.upgrade()?)))
         .filter(|(_, cancel)| !cancel.finished.get())
         .collect();

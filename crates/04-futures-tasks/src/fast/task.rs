@@ -28,7 +28,7 @@ use super::key::TaskKey;
 use super::scheduler::{self, Scheduler, Step};
 use super::waker::waker;
 use crate::futures::{
-    Awaiting, CallbackId, Future, FutureError, future_done_mark, never_retrieved,
+    Awaiting, CallbackId, Future, FutureError, Outcome, future_done_mark, never_retrieved,
 };
 use crate::monitor::{self, Suspension};
 use crate::tasks::{TaskId, TaskInfo, TaskPanicked, TaskRow, TaskState};
@@ -69,7 +69,7 @@ struct Shared<T> {
 // ANCHOR_END: task
 
 /// A fast task seen through its result's type.
-trait TaskCore<T>: Step {
+trait TaskCore<T>: Step + Outcome {
     fn shared(&self) -> &Shared<T>;
 }
 
@@ -242,6 +242,22 @@ impl<F: Fallible + 'static> Step for FastTask<F> {
     }
 }
 
+/// How it ended, asked without its value's type: from the outcome kept in
+/// place, or from its future if one was made.
+impl<F: Fallible + 'static> Outcome for FastTask<F> {
+    fn error(&self) -> Option<FutureError> {
+        let shared = &self.shared;
+        if let Some(future) = shared.future.get() {
+            return future.error();
+        }
+        shared.retrieved.set(true);
+        match &*shared.outcome.borrow() {
+            Some(Err(error)) => Some(error.clone()),
+            _ => None,
+        }
+    }
+}
+
 impl<T> Shared<T> {
     fn name(&self) -> String {
         match &*self.name.borrow() {
@@ -327,6 +343,12 @@ impl<T: 'static> Task<T> {
     /// The task as the future it is.
     pub fn as_future(&self) -> &Future<T> {
         self.inner.shared().future()
+    }
+
+    /// The task seen without its value's type, to ask how it ended: the
+    /// task itself, so that asking makes no future.
+    pub fn as_outcome(&self) -> Rc<dyn Outcome> {
+        Rc::clone(&self.inner) as Rc<dyn Outcome>
     }
 }
 
