@@ -22,7 +22,7 @@ use crate::error::{CallbackPanic, LoopError};
 use crate::handle::{Callback, Handle};
 use crate::poller::{Poller, Sleeper};
 use crate::running::RunState;
-use crate::schedule::{Heap, Schedule};
+use crate::schedule::{Heap, Key, Schedule};
 use crate::seconds::{Nanos, from_duration, wait_until};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, never
@@ -282,6 +282,46 @@ impl<P: Poller> EventLoop<P> {
         if self.now() > from {
             self.record(|| Mark::Slept { from });
         }
+    }
+}
+
+/// A timer's place in line, taken before the timer is set: see
+/// [`EventLoop::reserve_timer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReservedTimer(Key);
+
+/// Timers set late, as if set early. asyncio has no such thing: stage 5's
+/// fast timeout scope uses it to set its timer only once its block waits,
+/// and still run it in the order asyncio's, set on entry, would run.
+impl<P: Poller> EventLoop<P> {
+    /// Take the place in line of a timer due at `when` (in loop
+    /// nanoseconds), as `call_at` would now, without setting it.
+    pub fn reserve_timer(&self, when: Nanos) -> ReservedTimer {
+        ReservedTimer(self.inner.scheduled.borrow_mut().reserve(when))
+    }
+
+    /// `call_at` in the place `reserved` took: the timer runs where one set
+    /// then would have run, among those due at the same moment.
+    ///
+    /// # Errors
+    /// As `call_at`: the loop is closed.
+    #[track_caller]
+    pub fn call_at_reserved(
+        &self,
+        reserved: ReservedTimer,
+        callback: impl FnOnce(&Self) + 'static,
+    ) -> Result<Handle<P>, LoopError> {
+        self.inner.state.check_closed()?;
+        let ReservedTimer(key) = reserved;
+        let callback = Callback::Once(Box::new(callback));
+        let cancelled_timers = Rc::clone(&self.inner.cancelled_timers);
+        let handle = Handle::timer(key.when, callback, cancelled_timers, Location::caller());
+        self.inner
+            .scheduled
+            .borrow_mut()
+            .push_at(key, handle.clone());
+        handle.set_scheduled(true);
+        Ok(handle)
     }
 }
 

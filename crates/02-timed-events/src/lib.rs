@@ -40,7 +40,7 @@ pub mod seconds;
 pub use abstract_loop::{AbstractEventLoop, TimerHandle};
 pub use driver::{Event, RunCoroutines, SleepUntil, asleep, sleep, sleep_until, spawn};
 pub use error::{CallbackPanic, LoopError, ReportKind};
-pub use event_loop::EventLoop;
+pub use event_loop::{EventLoop, ReservedTimer};
 pub use handle::{Callback, Handle};
 pub use poller::{Poller, Sleeper};
 pub use running::{RunState, get_running_loop};

@@ -193,6 +193,25 @@ impl<T> Schedule<T> for Heap<T> {
     }
 }
 
+impl<T> Heap<T> {
+    /// The key the next push would get, taken now for an entry pushed
+    /// later with [`push_at`](Self::push_at): among entries due at the same
+    /// moment, it sorts as if pushed now.
+    pub fn reserve(&mut self, when: Nanos) -> Key {
+        let key = Key {
+            when,
+            seq: self.pushed,
+        };
+        self.pushed += 1;
+        key
+    }
+
+    /// Push `item` with a key [`reserve`](Self::reserve) handed out.
+    pub fn push_at(&mut self, key: Key, item: T) {
+        self.entries.push(Entry { key, item });
+    }
+}
+
 impl<T> Default for Heap<T> {
     fn default() -> Self {
         Self {

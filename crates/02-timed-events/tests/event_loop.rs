@@ -445,3 +445,31 @@ fn the_loop_sleeps_exactly_until_the_next_timer() {
     }
     on_both_loops(test, test);
 }
+
+#[test]
+fn a_timer_set_in_a_reserved_place_runs_where_it_was_reserved() {
+    // Only the textbook loop reserves places (stage 5's fast timeout scope
+    // asks for it): a timer set late runs before those due at the same
+    // moment that were set after its place was taken.
+    let clock = VirtualClock::new();
+    let event_loop = EventLoop::new(clock.clone());
+    let log = Log::default();
+    let reserved = event_loop.reserve_timer(100_000_000);
+    event_loop.call_later(0.1, log.says_at("a2")).unwrap();
+    event_loop.call_later(0.05, log.says_at("early")).unwrap();
+    event_loop.call_later(0.1, log.says_at("a3")).unwrap();
+    let handle = event_loop
+        .call_at_reserved(reserved, log.says_at("a1, set last"))
+        .unwrap();
+    assert_eq!(handle.when(), Some(0.1));
+    run_until_idle(&event_loop);
+    assert_eq!(
+        log.entries(),
+        ["early@0.05", "a1, set last@0.1", "a2@0.1", "a3@0.1"]
+    );
+
+    let reserved = event_loop.reserve_timer(200_000_000);
+    event_loop.close().unwrap();
+    let refused = event_loop.call_at_reserved(reserved, |_| {});
+    assert!(matches!(refused, Err(LoopError::Closed)), "{refused:?}");
+}

@@ -9,7 +9,10 @@
 //! | module | what it changes |
 //! |---|---|
 //! | `sleep` | a sleep that is a timer waking the task, with no future between |
+//! | `timeouts` | a timeout scope that sets its timer once its block waits; 3.12's `wait_for`, a scope around an await |
 
 mod sleep;
+mod timeouts;
 
 pub use sleep::sleep;
+pub use timeouts::{Timeout, timeout, timeout_at, wait_for};

@@ -42,11 +42,16 @@ pub use taskgroups::{TaskGroup, TaskGroupError, group_errors};
 pub use tasks::{CurrentTask, EnsureFuture, Task, all_tasks, create_task, current_task};
 pub use testing::{AdvanceError, ClockedLoop};
 pub use threadsafe::run_coroutine_threadsafe;
-pub use timeouts::{Timeout, TimeoutError, is_timeout, timeout, timeout_at, wait_for};
+pub use timeouts::{TimeoutError, is_timeout};
 
-/// The sleep the crate's tasks await: the textbook one, or with the `fast`
-/// feature the fast one (same API; see [`fast`]).
 #[cfg(feature = "fast")]
-pub use fast::sleep;
+use fast as chosen;
+/// The sleep and the timeouts the crate's tasks await: the textbook ones,
+/// or with the `fast` feature the fast ones (same API; see [`fast`]).
 #[cfg(not(feature = "fast"))]
-pub use sleep::sleep;
+mod chosen {
+    pub use crate::sleep::sleep;
+    pub use crate::timeouts::{Timeout, timeout, timeout_at, wait_for};
+}
+
+pub use chosen::{Timeout, sleep, timeout, timeout_at, wait_for};

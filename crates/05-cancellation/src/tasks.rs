@@ -316,11 +316,24 @@ pub fn all_tasks(event_loop: &SelectorEventLoop) -> Vec<(TaskInfo, CurrentTask)>
 pub trait EnsureFuture<T> {
     /// The task: itself, or a new one on `event_loop`.
     fn ensure_future(self, event_loop: &SelectorEventLoop) -> Result<Task<T>, LoopError>;
+
+    /// Awaited where it stands, with no task made of a coroutine (as 3.12's
+    /// `wait_for` does `await fut`): the task's outcome, or the coroutine's.
+    fn into_awaited(self) -> impl std::future::Future<Output = Result<T, FutureError>>
+    where
+        T: Clone;
 }
 
 impl<T: 'static> EnsureFuture<T> for Task<T> {
     fn ensure_future(self, _: &SelectorEventLoop) -> Result<Task<T>, LoopError> {
         Ok(self)
+    }
+
+    fn into_awaited(self) -> impl std::future::Future<Output = Result<T, FutureError>>
+    where
+        T: Clone,
+    {
+        self.into_future()
     }
 }
 
@@ -332,6 +345,10 @@ where
     #[track_caller]
     fn ensure_future(self, event_loop: &SelectorEventLoop) -> Result<Task<T>, LoopError> {
         create_task(event_loop, self)
+    }
+
+    fn into_awaited(self) -> impl std::future::Future<Output = Result<T, FutureError>> {
+        self
     }
 }
 // ANCHOR_END: ensure_future

@@ -41,7 +41,7 @@ pub fn is_timeout(error: &FutureError) -> bool {
 }
 
 /// A timeout of NaN seconds: a typed error, never a wait that cannot end.
-fn nan() -> FutureError {
+pub(crate) fn nan() -> FutureError {
     FutureError::Exception(Rc::new(LoopError::NotANumber))
 }
 
@@ -132,25 +132,25 @@ pub fn wait_for<T: Clone + 'static>(
 /// Clones are the same scope (the block may hold one, to `reschedule`).
 #[derive(Clone)]
 pub struct Timeout {
-    inner: Rc<Scope>,
+    pub(crate) inner: Rc<Scope>,
 }
 
-struct Scope {
+pub(crate) struct Scope {
     /// The deadline, in loop seconds; `None`: none.
-    when: Cell<Option<f64>>,
-    state: Cell<State>,
+    pub(crate) when: Cell<Option<f64>>,
+    pub(crate) state: Cell<State>,
     /// The task the scope runs in, once entered.
     task: RefCell<Option<CurrentTask>>,
     /// Its `cancelling()` when the scope was entered: cancellations asked
     /// for before are not the scope's.
     cancelling: Cell<u32>,
     /// The timer that fires the timeout.
-    handle: RefCell<Option<<SelectorEventLoop as AbstractEventLoop>::Handle>>,
+    pub(crate) handle: RefCell<Option<<SelectorEventLoop as AbstractEventLoop>::Handle>>,
 }
 
 /// asyncio's `_State`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Created,
     Entered,
     /// The timer fired and cancelled the task; the block has not ended.
@@ -206,6 +206,12 @@ impl Timeout {
 
     /// asyncio's `__aenter__`.
     fn enter(&self) -> Result<(), FutureError> {
+        self.begin()?;
+        self.reschedule(self.inner.when.get())
+    }
+
+    /// `__aenter__` up to setting the timer.
+    pub(crate) fn begin(&self) -> Result<(), FutureError> {
         let scope = &self.inner;
         if scope.state.get() != State::Created {
             let entered = "a timeout scope runs one block, once";
@@ -217,12 +223,12 @@ impl Timeout {
         scope.state.set(State::Entered);
         scope.cancelling.set(task.cancelling());
         *scope.task.borrow_mut() = Some(task);
-        self.reschedule(scope.when.get())
+        Ok(())
     }
 
     /// asyncio's `__aexit__` (3.11.7: a cancellation is the scope's if,
     /// its own taken back, no more are left than when it began).
-    fn exit<T>(&self, outcome: Result<T, FutureError>) -> Result<T, FutureError> {
+    pub(crate) fn exit<T>(&self, outcome: Result<T, FutureError>) -> Result<T, FutureError> {
         let scope = &self.inner;
         if let Some(handle) = scope.handle.take() {
             handle.cancel();
@@ -272,8 +278,7 @@ impl Timeout {
             return Ok(());
         };
         let event_loop = get_running_loop::<SelectorEventLoop>()?;
-        let fired = Rc::clone(&self.inner);
-        let on_timeout = move |_: &SelectorEventLoop| fired.on_timeout();
+        let on_timeout = self.on_timeout();
         let handle = if when <= event_loop.time() {
             event_loop.call_soon(on_timeout)?
         } else {
@@ -281,6 +286,12 @@ impl Timeout {
         };
         *scope.handle.borrow_mut() = Some(handle);
         Ok(())
+    }
+
+    /// The timer's callback: asyncio's `_on_timeout`, for this scope.
+    pub(crate) fn on_timeout(&self) -> impl FnOnce(&SelectorEventLoop) + 'static {
+        let fired = Rc::clone(&self.inner);
+        move |_| fired.on_timeout()
     }
 
     /// asyncio's `expired()`: whether the deadline passed while the block

@@ -355,3 +355,54 @@ fn a_timeout_and_a_cancellation_from_outside_at_once_end_cancelled() {
     });
     assert!(is_cancelled(&outcome.unwrap()), "not a timeout");
 }
+
+#[test]
+fn a_timer_the_block_sets_for_the_deadline_runs_after_the_scopes() {
+    // The scope's timer was set (on the fast path, its place in line
+    // taken) as it entered, before the block set its own: due at the same
+    // moment, the scope's runs first, and the block's sees it expired (as
+    // asyncio's does: `loop.call_later(1.0, ...)` inside `async with
+    // timeout(1.0)` sees `expired()` true).
+    let event_loop = new_loop();
+    let here = event_loop.clone();
+    let seen = Rc::new(Cell::new(None));
+    let sees = Rc::clone(&seen);
+    let (outcome, _) = run(&event_loop, async move {
+        let scope = timeout(Some(1.0))?;
+        let (inside, setter) = (scope.clone(), here.clone());
+        let ended = scope
+            .run(async move {
+                let looks = move |_: &SelectorEventLoop| sees.set(Some(inside.expired()));
+                setter.call_later(1.0, looks)?;
+                sleep(5.0, ()).await
+            })
+            .await;
+        Ok((ended, here.time()))
+    });
+    let (ended, at) = outcome.unwrap();
+    assert!(
+        matches!(&ended, Err(error) if is_timeout(error)),
+        "{ended:?}"
+    );
+    assert_eq!(at, 1.0);
+    assert_eq!(seen.get(), Some(true), "the scope's timer ran first");
+}
+
+#[test]
+fn a_scope_entered_after_its_deadline_times_out_at_its_first_wait() {
+    let event_loop = new_loop();
+    let here = event_loop.clone();
+    let (outcome, _) = run(&event_loop, async move {
+        let scope = timeout(Some(1.0))?;
+        sleep(2.0, ()).await?;
+        let ended = scope.run(sleep(5.0, ())).await;
+        Ok((ended, scope.expired(), here.time()))
+    });
+    let (ended, expired, at) = outcome.unwrap();
+    assert!(
+        matches!(&ended, Err(error) if is_timeout(error)),
+        "{ended:?}"
+    );
+    assert!(expired);
+    assert_eq!(at, 2.0);
+}
