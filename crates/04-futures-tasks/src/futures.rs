@@ -235,6 +235,14 @@ impl<T: 'static> Future<T> {
         Ok(())
     }
 
+    /// Forget the done-callbacks: they can never run, for the loop that
+    /// would run them is gone. A callback may hold the task whose future
+    /// this is, a cycle that only this breaks.
+    pub(crate) fn forget_callbacks(&self) {
+        let callbacks = self.state.callbacks.take();
+        drop(callbacks); // after the borrow: they may hold anything
+    }
+
     /// asyncio's `__schedule_callbacks`: every callback, in order, out of
     /// the list and on its way; none runs here and now.
     fn schedule_callbacks(&self) {

@@ -286,6 +286,7 @@ impl<T: 'static> Step for TaskInner<T> {
             let abandoned = coroutine.take();
             drop((coroutine, abandoned));
         }
+        self.future.forget_callbacks();
     }
 }
 

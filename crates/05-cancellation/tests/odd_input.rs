@@ -673,3 +673,30 @@ fn an_event_wait_cancelled_leaves_the_other_waiters_to_wake_on_set() {
         [false, true, false]
     );
 }
+
+#[test]
+fn a_loop_dropped_with_a_task_whose_done_callback_holds_it_frees_everything() {
+    // The task's future holds its done-callbacks, and this callback holds
+    // the task: a cycle of `Rc`s that only the loop's end can break.
+    let token = Rc::new(());
+    {
+        let event_loop = new_loop();
+        let held = Rc::clone(&token);
+        let task = create_task(&event_loop, async move {
+            let _held = held;
+            sleep(3600.0, ()).await
+        })
+        .unwrap();
+        let holds_task = task.clone();
+        let also_held = Rc::clone(&token);
+        task.add_done_callback(move |_, _| drop((holds_task, also_held)));
+        event_loop.run_once().unwrap(); // the task starts, and waits
+        assert_eq!(Rc::strong_count(&token), 3);
+        drop(task);
+    }
+    assert_eq!(
+        Rc::strong_count(&token),
+        1,
+        "the coroutine and the callback are freed"
+    );
+}

@@ -239,6 +239,9 @@ impl<F: Fallible + 'static> Step for FastTask<F> {
         if let Ok(mut coroutine) = self.coroutine.try_borrow_mut() {
             *coroutine = None;
         }
+        if let Some(future) = self.shared.future.get() {
+            future.forget_callbacks();
+        }
     }
 }
 
