@@ -78,11 +78,12 @@ impl Timeout {
         let ahead = self.ahead_in == Some(event_loop.iterations());
         let reserved = match scope.when() {
             // A deadline already past fires in the next iteration, in
-            // turn with the callbacks queued before it: set it now. (One
+            // turn with the callbacks queued before it: set it now (and
+            // NaN is refused, as the textbook's refuses it). (One
             // set ahead in this iteration is not past: on a virtual clock
             // no time passes within an iteration, and on a real one
             // asyncio's choice here is a race with the clock.)
-            Some(when) if !ahead && when <= event_loop.time() => {
+            Some(when) if when.is_nan() || !ahead && when <= event_loop.time() => {
                 scope.reschedule(Some(when))?;
                 None
             }
