@@ -148,3 +148,162 @@ pub(crate) fn assert_prints_sections(script: &'static str, names: &[&str]) {
     let printed: Vec<&str> = sections.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(printed, names);
 }
+
+/// Python's `str` of a value a stage 5 task returns: what the scripts'
+/// `ended` prints after `result`.
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) trait PyStr {
+    /// `str(value)`.
+    fn py_str(&self) -> String;
+}
+
+/// A coroutine that returns nothing returns Python's `None`.
+impl PyStr for () {
+    fn py_str(&self) -> String {
+        "None".to_string()
+    }
+}
+
+impl PyStr for u32 {
+    fn py_str(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl PyStr for &str {
+    fn py_str(&self) -> String {
+        (*self).to_string()
+    }
+}
+
+/// The stage 5 scripts' `ended`: how a task ended, `pending` if it has
+/// not: `cancelled`, `failed: ` and its exception's message, or `result `
+/// and its value.
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn ended<T: Clone + PyStr + 'static>(task: &stage05_cancellation::Task<T>) -> String {
+    if !task.done() {
+        return "pending".to_string();
+    }
+    match task.result() {
+        _ if task.cancelled() => "cancelled".to_string(),
+        Ok(value) => format!("result {}", value.py_str()),
+        Err(error) => format!("failed: {error}"),
+    }
+}
+
+/// The scripts' `state`: the bracketed state at the end of a primitive's
+/// `repr`, `[unlocked, waiters:1]` (asyncio's names its module and
+/// address too).
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn state(primitive: &impl std::fmt::Debug) -> String {
+    let repr = format!("{primitive:?}");
+    let start = repr.find('[').expect("a state in brackets");
+    repr[start..].trim_end_matches('>').to_string()
+}
+
+/// Run `main` as a stage 5 task on `event_loop` to its end, and compare
+/// what `out` holds with section `name` of `tests/parity/<script>` (a
+/// `wait_for` section on stage 5's fast path, with what the script prints
+/// on CPython 3.12: see [`on_stage05_fast_path`]).
+///
+/// # Panics
+/// If `main` is cancelled or fails, or if the lines differ.
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn run_stage05_section<F>(
+    script: &'static str,
+    name: &str,
+    event_loop: &stage03_read_readiness::SelectorEventLoop,
+    out: &demo_support::Transcript,
+    main: F,
+) where
+    F: std::future::Future<Output = Result<(), stage04_futures_tasks::FutureError>> + 'static,
+{
+    use stage04_futures_tasks::{run_until_complete, task_outcome};
+
+    let main = stage05_cancellation::create_task(event_loop, main).expect("an open loop");
+    let outcome =
+        task_outcome(run_until_complete(event_loop, main)).expect("the case runs to its end");
+    outcome.expect("main is not cancelled and does not fail");
+    if name.starts_with("wait_for") && on_stage05_fast_path() {
+        // 3.12 rewrote `wait_for` as a timeout scope around `await fut`,
+        // as stage 5's fast path does; it prints the same as 3.11 elsewhere.
+        compare_section_312(script, name, &out.lines());
+    } else {
+        compare_section(script, name, &out.lines());
+    }
+}
+
+/// Whether stage 4's fast tasks run (its `fast` feature, which stage 5's
+/// turns on): their loop looks at the self-pipe once in 61 iterations
+/// while callbacks are ready (stage 3's `BusyPoll::FAST_EVERY`), not in
+/// every iteration as asyncio's does.
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn on_stage04_fast_tasks() -> bool {
+    std::any::type_name::<stage04_futures_tasks::Task<()>>().contains("::fast::")
+}
+
+/// Whether stage 5 runs on its fast path (its `fast` feature), whose
+/// `wait_for` is asyncio 3.12's: a timeout scope around an inline await.
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn on_stage05_fast_path() -> bool {
+    std::any::type_name::<stage05_cancellation::Timeout>().contains("::fast::")
+}
+
+/// The sections `tests/parity/<script>` prints on CPython 3.12
+/// (`python3.12`; pyenv picks it by `PYENV_VERSION`), from one run of it
+/// per test binary, or `None` when this machine has no python3.12.
+///
+/// # Panics
+/// If the script runs but fails, as [`python_sections`].
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn python312_sections(script: &'static str) -> Option<&'static [Section]> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    type Runs = HashMap<&'static str, Option<&'static [Section]>>;
+    static RUNS: OnceLock<Mutex<Runs>> = OnceLock::new();
+    let mut runs = RUNS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    *runs.entry(script).or_insert_with(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/parity")
+            .join(script);
+        let command = Command::new("python3.12")
+            .env("PYENV_VERSION", "3.12")
+            .arg(&path)
+            .output();
+        let output = match command {
+            Ok(output) if output.status.success() => output,
+            Ok(output) if output.status.code() == Some(127) => return None, // a shim, no 3.12
+            Ok(output) => panic!(
+                "{script} failed on python3.12:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(error) => panic!("cannot start python3.12: {error}"),
+        };
+        let trace = String::from_utf8(output.stdout).expect("the script prints UTF-8");
+        Some(Vec::leak(sections(&trace)))
+    })
+}
+
+/// [`compare_section`], with what the script prints on CPython 3.12
+/// (nothing is compared when there is no python3.12).
+///
+/// # Panics
+/// If they differ, after showing the whole of our trace.
+#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
+pub(crate) fn compare_section_312(script: &'static str, name: &str, rust: &[String]) {
+    let Some(sections) = python312_sections(script) else {
+        eprintln!("skipped: python3.12 not found, so section {name} was not compared");
+        return;
+    };
+    let (_, python) = sections
+        .iter()
+        .find(|(section, _)| section == name)
+        .unwrap_or_else(|| panic!("{script} prints no section {name} on python3.12"));
+    eprintln!("section {name}, our loop:\n{}", rust.join("\n"));
+    assert_same_lines(&python.join("\n"), rust);
+}
