@@ -10,12 +10,11 @@ mod common;
 use demo_support::Transcript;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::SelectorEventLoop;
-use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
+use stage04_futures_tasks::FutureError;
 use stage05_cancellation::{
     Task, Timeout, create_task, current_task, is_timeout, shield, sleep, timeout, wait_for,
 };
 
-use common::compare_section;
 use common::stage04::{new_case, py_bool, stamp_iteration};
 
 /// The script our loop is compared with.
@@ -58,61 +57,12 @@ fn ended<T: Clone + std::fmt::Display + 'static>(task: &Task<T>) -> String {
 }
 
 /// Run `main` as a stage 5 task to its end, and compare what `out` holds
-/// with `section` of the script.
+/// with `section` of the script (see [`common::run_stage05_section`]).
 fn run_section<F>(section: &str, event_loop: &SelectorEventLoop, out: &Transcript, main: F)
 where
     F: std::future::Future<Output = Result<(), FutureError>> + 'static,
 {
-    let main = create_task(event_loop, main).unwrap();
-    let outcome =
-        task_outcome(run_until_complete(event_loop, main)).expect("the case runs to its end");
-    outcome.expect("main is not cancelled and does not fail");
-    if section.starts_with("wait_for") && on_the_fast_path() {
-        compare_with_python_312(section, &out.lines());
-    } else {
-        compare_section(SCRIPT, section, &out.lines());
-    }
-}
-
-/// Whether stage 5 runs on its fast path (its `fast` feature), whose
-/// `wait_for` is asyncio 3.12's: a timeout scope around an inline await.
-fn on_the_fast_path() -> bool {
-    std::any::type_name::<Timeout>().contains("::fast::")
-}
-
-/// Compare section `name` with what the same script prints on CPython
-/// 3.12 (`python3.12`; pyenv picks it by `PYENV_VERSION`), run once per
-/// test run: 3.12 rewrote `wait_for` as a timeout scope around `await
-/// fut`, as our fast path does, and prints the same as 3.11 elsewhere.
-fn compare_with_python_312(name: &str, ours: &[String]) {
-    use std::sync::OnceLock;
-    static TRACE: OnceLock<Option<Vec<common::Section>>> = OnceLock::new();
-    let trace = TRACE.get_or_init(|| {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/parity")
-            .join(SCRIPT);
-        let output = std::process::Command::new("python3.12")
-            .env("PYENV_VERSION", "3.12")
-            .arg(&script)
-            .output()
-            .ok()
-            .filter(|output| output.status.success())?;
-        let printed = String::from_utf8(output.stdout).expect("the script prints UTF-8");
-        Some(common::sections(&printed))
-    });
-    let Some(sections) = trace else {
-        eprintln!("skipped: no python3.12 here, so section {name} was not compared");
-        return;
-    };
-    let (_, python) = sections
-        .iter()
-        .find(|(section, _)| section == name)
-        .unwrap_or_else(|| panic!("{SCRIPT} prints no section {name}"));
-    eprintln!(
-        "section {name}, our loop (against 3.12):\n{}",
-        ours.join("\n")
-    );
-    common::assert_same_lines(&python.join("\n"), ours);
+    common::run_stage05_section(SCRIPT, section, event_loop, out, main);
 }
 
 #[test]

@@ -24,11 +24,6 @@
 //!   and keeps the last message of a cancel not passed on in
 //!   `cancel_message`, which asyncio 3.11 forgets once the task ends. The
 //!   sections of two cancels compare everything else.
-//! - `wait_for(coroutine, None)`: asyncio awaits the coroutine in the
-//!   caller's own task; our textbook `wait_for` makes it a task, whose
-//!   first step is an iteration later, and whose end reaches the caller
-//!   two iterations later. With a task, which both await alike, it is
-//!   compared.
 //!
 //! On stage 5's fast path, whose `wait_for` is asyncio 3.12's (a timeout
 //! scope around an inline await), the `wait_for` sections are compared
@@ -74,6 +69,7 @@ fn the_script_prints_the_sections_compared_here() {
             "timeout_negative_and_infinite",
             "shield_of_a_finished_task",
             "wait_for_no_timeout_a_task",
+            "wait_for_no_timeout_a_coroutine",
         ],
     );
 }
@@ -689,6 +685,26 @@ fn wait_for_no_timeout_a_task() {
             let task = create_task(&here, cleans_up(&here, &log, 1000.0, 0.0, 5))?;
             stamp_iteration(&log, &here, "main: wait_for(task, None)");
             let value = wait_for(task, None).await?;
+            stamp_iteration(&log, &here, &format!("main: got {value}"));
+            Ok(())
+        },
+    );
+}
+
+/// `wait_for(coroutine, None)` awaits the coroutine in the caller's own
+/// task (asyncio: `return await fut`), making no task of it.
+#[test]
+fn wait_for_no_timeout_a_coroutine() {
+    let (event_loop, out) = new_case();
+    let (here, log) = (event_loop.clone(), out.clone());
+    run_section(
+        "wait_for_no_timeout_a_coroutine",
+        &event_loop,
+        &out,
+        async move {
+            stamp_iteration(&log, &here, "main: wait_for(coroutine, None)");
+            let worker = cleans_up(&here, &log, 1000.0, 0.0, 5);
+            let value = wait_for(worker, None).await?;
             stamp_iteration(&log, &here, &format!("main: got {value}"));
             Ok(())
         },

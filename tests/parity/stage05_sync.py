@@ -18,9 +18,7 @@ how; crates/05-cancellation/tests/odd_input.rs checks what ours does):
   `timeout` its block run to its first await, before `TimeoutError`; ours
   refuses NaN at once with a typed error, and starts neither;
 - the message of a cancel: asyncio's `CancelledError` carries one; our
-  cancellation carries none;
-- `wait_for(coroutine, None)`: asyncio awaits the coroutine in the caller's
-  own task; our textbook `wait_for` makes it a task, two iterations longer.
+  cancellation carries none.
 
 On stage 5's fast path, whose `wait_for` is 3.12's, the Rust test compares
 the `wait_for` sections with this script run on CPython 3.12.
@@ -421,6 +419,17 @@ def wait_for_no_timeout_a_task(loop):
         task = loop.create_task(cleans_up(loop, 1000, 0, 5))
         stamp_iteration(loop, "main: wait_for(task, None)")
         value = await asyncio.wait_for(task, None)
+        stamp_iteration(loop, f"main: got {value}")
+
+    loop.run_until_complete(main())
+
+
+
+@section
+def wait_for_no_timeout_a_coroutine(loop):
+    async def main():
+        stamp_iteration(loop, "main: wait_for(coroutine, None)")
+        value = await asyncio.wait_for(cleans_up(loop, 1000, 0, 5), None)
         stamp_iteration(loop, f"main: got {value}")
 
     loop.run_until_complete(main())

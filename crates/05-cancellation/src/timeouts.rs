@@ -77,51 +77,47 @@ async fn cancel_and_wait<T: 'static>(
 /// if it refused the cancellation). Cancelling the awaiter cancels `aw`
 /// too. A timeout of zero or less never starts a coroutine; NaN is an
 /// error.
-#[track_caller]
-pub fn wait_for<T: Clone + 'static>(
+pub async fn wait_for<T: Clone + 'static>(
     aw: impl EnsureFuture<T>,
     timeout: Option<f64>,
-) -> impl std::future::Future<Output = Result<T, FutureError>> {
-    let ensured = get_running_loop::<SelectorEventLoop>()
-        .and_then(|event_loop| Ok((aw.ensure_future(&event_loop)?, event_loop)));
-    async move {
-        let (task, event_loop) = ensured?;
-        let Some(timeout) = timeout else {
-            return task.await;
-        };
-        if timeout.is_nan() {
-            task.cancel(None);
-            return Err(nan());
-        }
-        if timeout <= 0.0 {
-            if task.done() {
-                return task.result();
-            }
-            cancel_and_wait(&event_loop, &task).await?;
-            return match task.result() {
-                Err(FutureError::Cancelled) => Err(timed_out()),
-                refused => refused,
-            };
-        }
-        let waiter = Future::new(&event_loop);
-        let released = waiter.clone();
-        let timer = event_loop.call_later(timeout, move |_| release_waiter(&released))?;
-        let released = waiter.clone();
-        let callback = task.add_done_callback(move |_, _| release_waiter(&released));
-        let waited = waiter.await;
-        timer.cancel();
+) -> Result<T, FutureError> {
+    let Some(timeout) = timeout else {
+        return aw.into_awaited().await; // `return await fut`, in this task
+    };
+    let event_loop = get_running_loop::<SelectorEventLoop>()?;
+    let task = aw.ensure_future(&event_loop)?;
+    if timeout.is_nan() {
+        task.cancel(None);
+        return Err(nan());
+    }
+    if timeout <= 0.0 {
         if task.done() {
             return task.result();
         }
-        task.remove_done_callback(callback);
         cancel_and_wait(&event_loop, &task).await?;
-        if let Err(FutureError::Cancelled) = waited {
-            return Err(FutureError::Cancelled); // the awaiter was cancelled
-        }
-        match task.result() {
+        return match task.result() {
             Err(FutureError::Cancelled) => Err(timed_out()),
             refused => refused,
-        }
+        };
+    }
+    let waiter = Future::new(&event_loop);
+    let released = waiter.clone();
+    let timer = event_loop.call_later(timeout, move |_| release_waiter(&released))?;
+    let released = waiter.clone();
+    let callback = task.add_done_callback(move |_, _| release_waiter(&released));
+    let waited = waiter.await;
+    timer.cancel();
+    if task.done() {
+        return task.result();
+    }
+    task.remove_done_callback(callback);
+    cancel_and_wait(&event_loop, &task).await?;
+    if let Err(FutureError::Cancelled) = waited {
+        return Err(FutureError::Cancelled); // the awaiter was cancelled
+    }
+    match task.result() {
+        Err(FutureError::Cancelled) => Err(timed_out()),
+        refused => refused,
     }
 }
 // ANCHOR_END: wait_for
