@@ -285,6 +285,7 @@ impl<P: Poller> EventLoop<P> {
     }
 }
 
+// ANCHOR: reserve_timer
 /// A timer's place in line, taken before the timer is set: see
 /// [`EventLoop::reserve_timer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,6 +325,7 @@ impl<P: Poller> EventLoop<P> {
         Ok(handle)
     }
 }
+// ANCHOR_END: reserve_timer
 
 // ANCHOR: base_event_loop
 /// asyncio's `BaseEventLoop(events.AbstractEventLoop)`: what every loop

@@ -27,7 +27,6 @@ use crate::sleep::sleep_zero;
 /// The loop's timer handle.
 type Handle = <SelectorEventLoop as AbstractEventLoop>::Handle;
 
-// ANCHOR: sleep
 /// asyncio's `await sleep(delay, result)`, fast: as the textbook
 /// [`sleep`](crate::sleep::sleep), on a timer that wakes the task.
 ///
@@ -72,6 +71,7 @@ struct Timer {
     handle: Option<Handle>,
 }
 
+// ANCHOR: timer
 impl std::future::Future for Timer {
     type Output = Result<(), FutureError>;
 
@@ -110,4 +110,4 @@ impl Drop for Timer {
         }
     }
 }
-// ANCHOR_END: sleep
+// ANCHOR_END: timer

@@ -29,7 +29,6 @@ use stage04_futures_tasks::FutureError;
 use crate::tasks::EnsureFuture;
 use crate::timeouts::{self, State};
 
-// ANCHOR: timeout
 /// asyncio's `timeout` scope, fast: as the textbook
 /// [`Timeout`](crate::timeouts::Timeout), its timer set once its block
 /// waits. Clones are the same scope.
@@ -65,6 +64,7 @@ pub fn timeout_at(when: Option<f64>) -> Timeout {
 }
 
 impl Timeout {
+    // ANCHOR: run
     /// As the textbook [`run`](crate::timeouts::Timeout::run): asyncio's
     /// `__aenter__`, the block, `__aexit__`; the timer waits for the
     /// block's first `Pending`.
@@ -99,6 +99,7 @@ impl Timeout {
         .await;
         scope.exit(outcome)
     }
+    // ANCHOR_END: run
 
     /// asyncio's `when()`.
     pub fn when(&self) -> Option<f64> {
@@ -133,6 +134,7 @@ pin_project! {
     }
 }
 
+// ANCHOR: set_when_waiting
 impl<T, F> std::future::Future for SetWhenWaiting<'_, F>
 where
     F: std::future::Future<Output = Result<T, FutureError>>,
@@ -170,7 +172,7 @@ fn set_reserved_timer(
     }
     Ok(())
 }
-// ANCHOR_END: timeout
+// ANCHOR_END: set_when_waiting
 
 // ANCHOR: wait_for
 /// asyncio's `wait_for(aw, timeout)` as 3.12 writes it: `async with
