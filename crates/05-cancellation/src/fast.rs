@@ -3,8 +3,8 @@
 //! The same API as the textbook modules, built for speed beside them, which
 //! stay as they are. The `fast` feature (which also turns on stage 4's
 //! fast tasks) makes these the crate's own, so that every test of the crate
-//! runs on them too (`just test-fast`); chapter 5's "What cancelling
-//! costs" tells what each piece saves, with the numbers.
+//! runs on them too (`just test-fast`); chapter 5's "Making it fast"
+//! tells what each piece saves, with the numbers.
 //!
 //! | module | what it changes |
 //! |---|---|
