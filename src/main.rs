@@ -22,6 +22,10 @@ const STAGES: &[(&str, &str)] = &[
         "stage05-cancellation",
         "cancellation, delivered at the await where a task waits",
     ),
+    (
+        "stage06-socket-io",
+        "non-blocking sockets and streams, on mio (epoll)",
+    ),
 ];
 
 fn main() {

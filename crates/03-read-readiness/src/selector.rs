@@ -216,6 +216,13 @@ pub trait Selector {
             .ok_or(SelectorError::NotRegistered(fd))
     }
 
+    /// An operation on `fd` found it not ready for `what` after all (it
+    /// answered "would block"). A level-triggered selector, as every one in
+    /// this stage is, asks the kernel afresh at each `select` and needs no
+    /// telling; an edge-triggered one (stage 6's, on epoll) keeps reporting
+    /// what it was last told until it hears this.
+    fn forget_readiness(&mut self, _fd: RawFd, _what: Interest) {}
+
     /// asyncio's `get_key`: what `fd` is registered for, and its data.
     fn get_key(&self, fd: RawFd) -> Option<&SelectorKey<Self::Data>> {
         self.keys().get(&fd)
@@ -255,6 +262,28 @@ impl<S: Selector + ?Sized> Selector for Box<S> {
         (**self).check(fd)
     }
 
+    // What a selector may do its own way, passed on too.
+    fn register(
+        &mut self,
+        fd: RawFd,
+        events: Interest,
+        data: S::Data,
+    ) -> Result<(), SelectorError> {
+        (**self).register(fd, events, data)
+    }
+
+    fn modify(&mut self, fd: RawFd, events: Interest) -> Result<(), SelectorError> {
+        (**self).modify(fd, events)
+    }
+
+    fn unregister(&mut self, fd: RawFd) -> Result<S::Data, SelectorError> {
+        (**self).unregister(fd)
+    }
+
+    fn forget_readiness(&mut self, fd: RawFd, what: Interest) {
+        (**self).forget_readiness(fd, what);
+    }
+
     fn select(
         &mut self,
         timeout: Option<Duration>,
@@ -266,7 +295,7 @@ impl<S: Selector + ?Sized> Selector for Box<S> {
 
 /// When a wait must end, for retrying it after a signal interrupted it
 /// (EINTR) with what is left of the timeout.
-pub(crate) struct Deadline {
+pub struct Deadline {
     timeout: Option<Duration>,
     ends: Option<std::time::Instant>,
 }
@@ -275,7 +304,7 @@ impl Deadline {
     /// Reads the clock only for a timeout that is neither absent nor zero:
     /// most waits of a busy loop are zero, and a clock read is a system call
     /// on some machines.
-    pub(crate) fn after(timeout: Option<Duration>) -> Self {
+    pub fn after(timeout: Option<Duration>) -> Self {
         let now = || std::time::Instant::now();
         let ends = timeout
             .filter(|t| !t.is_zero())
@@ -284,7 +313,7 @@ impl Deadline {
     }
 
     /// The timeout to wait again with.
-    pub(crate) fn remaining(&self) -> Option<Duration> {
+    pub fn remaining(&self) -> Option<Duration> {
         match (self.timeout, self.ends) {
             (Some(_), Some(end)) => Some(end.saturating_duration_since(std::time::Instant::now())),
             (timeout, _) => timeout,

@@ -226,6 +226,9 @@ impl Poller for SelectorPoller {
             if Some(fd) == self.self_pipe.as_ref().map(SelfPipe::fd) {
                 let sent = self.self_pipe.as_ref().expect("open").drain();
                 ready.extend(sent.into_iter().map(sent_handle));
+                // Read until a short read: empty now (an edge-triggered
+                // selector must hear it; the next byte is a new edge).
+                self.selector.forget_readiness(fd, Interest::READ);
                 continue;
             }
             let Some(key) = self.selector.get_key(fd) else {
@@ -332,6 +335,11 @@ pub trait SelectorEvents: Sized {
     /// A handle through which other threads can `call_soon_threadsafe`.
     /// [`LoopError::Closed`] once the loop is closed.
     fn remote(&self) -> Result<Remote<SelectorEventLoop>, LoopError>;
+
+    /// An operation on `fd` answered "would block" for `what`: tell the
+    /// selector (see [`Selector::forget_readiness`]; only an
+    /// edge-triggered one cares).
+    fn would_block(&self, fd: RawFd, what: Interest);
 }
 
 impl SelectorEvents for SelectorEventLoop {
@@ -406,6 +414,10 @@ impl SelectorEvents for SelectorEventLoop {
             .as_ref()
             .map(SelfPipe::remote)
             .ok_or(LoopError::Closed)
+    }
+
+    fn would_block(&self, fd: RawFd, what: Interest) {
+        self.poller().selector.forget_readiness(fd, what);
     }
 }
 

@@ -1,0 +1,16 @@
+//! Stage 6: non-blocking sockets and streams, on mio.
+//!
+//! Until now the loop asked `select(2)` or `poll(2)` which descriptors are
+//! ready, handing the kernel the whole list at every call. Here it waits in
+//! epoll, through mio: descriptors are registered once, and the kernel
+//! reports only what changed. That is *edge-triggered*: a descriptor is
+//! reported when it becomes ready, not at every wait while it stays ready,
+//! as asyncio's level-triggered selectors (and stage 3's) report it.
+//!
+//! | module | what it holds | asyncio's name for it |
+//! |---|---|---|
+//! | [`epoll`] | a selector on epoll, edges kept as levels | `EpollSelector` (selectors.py) |
+
+pub mod epoll;
+
+pub use epoll::EpollSelector;
