@@ -18,7 +18,9 @@ use std::rc::Rc;
 
 use stage02_timed_events::{AbstractEventLoop, Handle};
 use stage03_read_readiness::events::fd_ready_mark;
-use stage03_read_readiness::{SelectorError, SelectorEventLoop, SelectorEvents, SelectorPoller};
+use stage03_read_readiness::{
+    Interest, SelectorError, SelectorEventLoop, SelectorEvents, SelectorPoller,
+};
 
 use crate::futures::{Future, FutureError};
 
@@ -104,7 +106,10 @@ where
     move |event_loop| {
         event_loop.record(fd_ready_mark);
         let _done = match recv(&sock, n) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                // Said so, for an edge-triggered selector (stage 6's).
+                return event_loop.would_block(sock.as_raw_fd(), Interest::READ);
+            }
             Ok(buffer) => future.set_result(buffer),
             Err(error) => future.set_exception(error),
         };
