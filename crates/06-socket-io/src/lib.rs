@@ -10,10 +10,10 @@
 //! | module | what it holds | asyncio's name for it |
 //! |---|---|---|
 //! | [`epoll`] | a selector on epoll, edges kept as levels | `EpollSelector` (selectors.py) |
-//! | [`sock`] | socket operations that try first and wait only on "would block" | `sock_recv`, `sock_sendall`, `sock_connect`, `sock_accept` (selector_events.py) |
+//! | [`sock`] | socket operations that try first and wait only on "would block" | `sock_recv`, `sock_recv_into`, `sock_sendall`, `sock_connect`, `sock_accept` (selector_events.py) |
 
 pub mod epoll;
 pub mod sock;
 
 pub use epoll::EpollSelector;
-pub use sock::{SockError, sock_accept, sock_connect, sock_recv, sock_sendall};
+pub use sock::{SockError, sock_accept, sock_connect, sock_recv, sock_recv_into, sock_sendall};

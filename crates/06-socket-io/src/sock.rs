@@ -80,6 +80,38 @@ where
         })
 }
 
+/// asyncio's `await loop.sock_recv_into(sock, buf)`: read into `buf`, and
+/// say how many bytes came (0: the peer closed its end, or `buf` is
+/// empty). The reader cannot hold `buf` (it outlives this call's borrow),
+/// so it only waits for readability, and the read is tried here again,
+/// as often as "would block" sends it back to waiting.
+pub async fn sock_recv_into<S>(
+    event_loop: &SelectorEventLoop,
+    sock: &Rc<S>,
+    buf: &mut [u8],
+) -> Result<usize, SockError>
+where
+    S: AsRawFd + 'static,
+    for<'a> &'a S: io::Read,
+{
+    let fd = sock.as_raw_fd();
+    loop {
+        match io::Read::read(&mut &**sock, buf) {
+            Ok(count) => return Ok(count),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => {
+                return Err(SockError::Os {
+                    call: "recv",
+                    error,
+                });
+            }
+        }
+        event_loop.would_block(fd, Interest::READ);
+        wait_for(event_loop, fd, Interest::READ, "recv", || Ok(Some(()))).await?;
+    }
+}
+
 // ANCHOR: sock_sendall
 /// asyncio's `await loop.sock_sendall(sock, data)`: all of `data`, sent as
 /// the socket takes it. What the kernel takes at once is sent at once; the

@@ -14,7 +14,7 @@ use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
 use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
 use stage05_cancellation::{create_task, wait_for, yield_now};
 use stage06_socket_io::{
-    EpollSelector, SockError, sock_accept, sock_connect, sock_recv, sock_sendall,
+    EpollSelector, SockError, sock_accept, sock_connect, sock_recv, sock_recv_into, sock_sendall,
 };
 
 /// What a case's body is: a coroutine on the loop it is handed.
@@ -71,8 +71,9 @@ fn connect_accept_send_and_receive() {
 
 #[test]
 fn a_refused_connection_is_a_refused_error() {
-    let (listener, address) = listener();
-    drop(listener); // nobody listens there now
+    // A port held, so that no other test takes it, by a socket that does
+    // not listen: the kernel refuses connections to it.
+    let (_held, address) = bound_not_listening();
     let outcome = run(move |event_loop| {
         Box::pin(async move { sock_connect(&event_loop, address).await.map(|_| ()) })
     });
@@ -218,4 +219,68 @@ fn reset(sock: Rc<TcpStream>) {
     };
     assert_eq!(set, 0, "setsockopt(SO_LINGER)");
     drop(Rc::try_unwrap(sock).expect("the test holds the only handle"));
+}
+
+#[test]
+fn recv_into_waits_for_data_and_fills_the_callers_buffer() {
+    let outcome = run(|event_loop| {
+        Box::pin(async move {
+            let (client, server) = connected(&event_loop).await?;
+            let here = event_loop.clone();
+            let sender = Rc::clone(&client);
+            let send = create_task(&event_loop, async move {
+                yield_now().await?;
+                sock_sendall(&here, &sender, b"into")
+                    .await
+                    .map_err(|_| FutureError::Cancelled)
+            })
+            .unwrap();
+            let mut buffer = [0; 16];
+            let mut count = 0;
+            while count < 4 {
+                count += sock_recv_into(&event_loop, &server, &mut buffer[count..]).await?;
+            }
+            let _ = send.await;
+            drop(client);
+            let at_end = sock_recv_into(&event_loop, &server, &mut buffer[count..]).await?;
+            Ok((buffer[..count].to_vec(), at_end))
+        })
+    });
+    let (got, at_end) = outcome.unwrap();
+    assert_eq!(got, b"into");
+    assert_eq!(at_end, 0, "the peer closed its end");
+}
+
+/// A TCP socket bound to a free port of 127.0.0.1 and not listening, and
+/// its address: what neither std nor mio makes (their listeners listen).
+fn bound_not_listening() -> (std::os::fd::OwnedFd, SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: socket(2) with constant arguments; the descriptor it returns
+    // is owned from here on (and checked first).
+    #[allow(unsafe_code)]
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0, "socket(2)");
+    // SAFETY: a fresh descriptor that nothing else owns.
+    #[allow(unsafe_code)]
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let mut address = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let mut length = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: `address` is a live `sockaddr_in` and `length` its size, for
+    // bind(2) to read and getsockname(2) to write.
+    #[allow(unsafe_code)]
+    let (bound, named) = unsafe {
+        let pointer = std::ptr::from_mut(&mut address).cast::<libc::sockaddr>();
+        let bound = libc::bind(fd, pointer, length);
+        (bound, libc::getsockname(fd, pointer, &mut length))
+    };
+    assert_eq!((bound, named), (0, 0), "bind(2), getsockname(2)");
+    let port = u16::from_be(address.sin_port);
+    (owned, SocketAddr::from(([127, 0, 0, 1], port)))
 }
