@@ -157,8 +157,8 @@ impl Drop for RemoveReader<'_> {
 
 /// The caller's own copy of the future's exception, which is shared (an
 /// `Rc`) while an `io::Error` cannot be cloned: the same OS error, or the
-/// same kind and message.
-fn copy_of(exception: &(dyn Error + 'static)) -> io::Error {
+/// same kind and message. (Stage 6's socket operations use it too.)
+pub fn copy_of(exception: &(dyn Error + 'static)) -> io::Error {
     let Some(error) = exception.downcast_ref::<io::Error>() else {
         return io::Error::other(exception.to_string());
     };

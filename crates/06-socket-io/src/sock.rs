@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use mio::net::{TcpListener, TcpStream};
 use stage03_read_readiness::{Interest, SelectorError, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::sock::SockError as Stage4SockError;
+use stage04_futures_tasks::sock::{SockError as Stage4SockError, copy_of};
 use stage04_futures_tasks::{Future, FutureError};
 
 /// Why a socket operation has no answer.
@@ -318,18 +318,6 @@ where
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             done => return done,
         }
-    }
-}
-
-/// The caller's own copy of the future's exception (shared, while an
-/// `io::Error` cannot be cloned): the same OS error, or kind and message.
-fn copy_of(exception: &(dyn Error + 'static)) -> io::Error {
-    let Some(error) = exception.downcast_ref::<io::Error>() else {
-        return io::Error::other(exception.to_string());
-    };
-    match error.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(error.kind(), error.to_string()),
     }
 }
 
