@@ -35,4 +35,4 @@ pub use poll::PollSelector;
 pub use select::SelectSelector;
 pub use selector::{Interest, Selector, SelectorError};
 pub use selector_events::{SelectorEventLoop, SelectorEvents, SelectorPoller};
-pub use self_pipe::Remote;
+pub use self_pipe::{Remote, WakeUp};

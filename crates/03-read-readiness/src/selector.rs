@@ -16,6 +16,8 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 use std::{fmt, io};
 
+use crate::self_pipe::WakeUp;
+
 /// What a descriptor is watched for, or found ready for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Interest {
@@ -223,6 +225,18 @@ pub trait Selector {
     /// what it was last told until it hears this.
     fn forget_readiness(&mut self, _fd: RawFd, _what: Interest) {}
 
+    /// A selector that can be woken from another thread its own way
+    /// (stage 6's epoll, through mio's `Waker`) hands the loop how, and the
+    /// descriptor number under which `select` reports a wake-up as
+    /// readable. `None`, the default: the loop makes a self-pipe and
+    /// watches it, as asyncio does.
+    ///
+    /// # Errors
+    /// If the selector cannot make its way of waking.
+    fn own_wake_up(&mut self) -> Result<Option<(RawFd, WakeUp)>, SelectorError> {
+        Ok(None)
+    }
+
     /// asyncio's `get_key`: what `fd` is registered for, and its data.
     fn get_key(&self, fd: RawFd) -> Option<&SelectorKey<Self::Data>> {
         self.keys().get(&fd)
@@ -282,6 +296,10 @@ impl<S: Selector + ?Sized> Selector for Box<S> {
 
     fn forget_readiness(&mut self, fd: RawFd, what: Interest) {
         (**self).forget_readiness(fd, what);
+    }
+
+    fn own_wake_up(&mut self) -> Result<Option<(RawFd, WakeUp)>, SelectorError> {
+        (**self).own_wake_up()
     }
 
     fn select(

@@ -80,9 +80,15 @@ impl SelectorPoller {
     pub fn new(
         selector: impl Selector<Data = ReaderWriter> + 'static,
     ) -> Result<Self, SelectorError> {
-        let self_pipe = SelfPipe::new().map_err(SelectorError::Io)?;
         let mut selector = Box::new(selector);
-        selector.register(self_pipe.fd(), Interest::READ, ReaderWriter::default())?;
+        let self_pipe = match selector.own_wake_up()? {
+            Some((fd, wake)) => SelfPipe::woken_by(fd, wake),
+            None => {
+                let self_pipe = SelfPipe::new().map_err(SelectorError::Io)?;
+                selector.register(self_pipe.fd(), Interest::READ, ReaderWriter::default())?;
+                self_pipe
+            }
+        };
         Ok(Self {
             selector,
             self_pipe: Some(self_pipe),
@@ -184,7 +190,8 @@ impl Poller for SelectorPoller {
         }
         // Waiting for ever is only sensible if something could end the wait:
         // a watched descriptor, or another thread holding a `Remote`.
-        let idle = self.selector.keys().len() == 1; // the self-pipe alone
+        let own = usize::from(self_pipe.is_watched()); // the self-pipe's key
+        let idle = self.selector.keys().len() == own;
         let hopeless = timeout.is_none() && idle && !self_pipe.has_remotes();
         // On a virtual clock, look without waiting for the timeout: the
         // loop moves the clock itself if nothing is ready. And when waiting

@@ -31,9 +31,17 @@ use stage02_timed_events::LoopError;
 /// was sent from.
 pub(crate) type Sent<L> = (Box<dyn FnOnce(&L) + Send>, &'static Location<'static>);
 
-/// The loop's end of the channel: the socket it watches.
+/// How another thread wakes a selector that can be woken its own way
+/// (stage 6's: mio's `Waker`, an eventfd that epoll watches), instead of
+/// by a byte down the self-pipe.
+pub type WakeUp = Box<dyn Fn() + Send + Sync>;
+
+/// The loop's end of the channel: the socket it watches, or, for a
+/// selector woken its own way, the descriptor number it reports that under.
 pub(crate) struct SelfPipe<L> {
-    receiver: UnixStream,
+    /// `None` when the selector is woken its own way.
+    receiver: Option<UnixStream>,
+    fd: RawFd,
     shared: Arc<Shared<L>>,
     /// Whether the loop tells when it may sleep (see the module's notes).
     quiet: bool,
@@ -48,8 +56,31 @@ struct Shared<L> {
 }
 
 struct Open<L> {
-    sender: UnixStream,
+    sender: Sender,
     queue: VecDeque<Sent<L>>,
+}
+
+/// What a writer does to wake the loop.
+enum Sender {
+    /// asyncio's way: a byte down the self-pipe.
+    Byte(UnixStream),
+    /// The selector's own way.
+    WakeUp(WakeUp),
+}
+
+impl Sender {
+    fn wake(&self) {
+        match self {
+            // A full socket already holds a wake-up byte the loop has not
+            // read: one more would say nothing new, so "would block" is
+            // fine. The socket is open while the loop is, so nothing else
+            // can fail here.
+            Sender::Byte(socket) => {
+                let _ = (&*socket).write(&[1]);
+            }
+            Sender::WakeUp(wake) => wake(),
+        }
+    }
 }
 
 // ANCHOR: remote
@@ -76,11 +107,8 @@ impl<L> Remote<L> {
         };
         open.queue
             .push_back((Box::new(callback), Location::caller()));
-        // A full socket already holds a wake-up byte the loop has not read:
-        // one more would say nothing new, so "would block" is fine. The
-        // sender is open while the loop is, so nothing else can fail here.
         if self.shared.may_sleep.load(Ordering::SeqCst) {
-            let _ = (&open.sender).write(&[1]);
+            open.sender.wake();
         }
         Ok(())
     }
@@ -117,6 +145,17 @@ impl<L> SelfPipe<L> {
         let (receiver, sender) = UnixStream::pair()?;
         receiver.set_nonblocking(true)?;
         sender.set_nonblocking(true)?;
+        let fd = receiver.as_raw_fd();
+        Ok(Self::with(Some(receiver), fd, Sender::Byte(sender)))
+    }
+
+    /// A channel whose writers wake the selector its own way (`wake`),
+    /// which reports it as `fd` readable.
+    pub(crate) fn woken_by(fd: RawFd, wake: WakeUp) -> Self {
+        Self::with(None, fd, Sender::WakeUp(wake))
+    }
+
+    fn with(receiver: Option<UnixStream>, fd: RawFd, sender: Sender) -> Self {
         let open = Open {
             sender,
             queue: VecDeque::new(),
@@ -125,16 +164,24 @@ impl<L> SelfPipe<L> {
             open: Mutex::new(Some(open)),
             may_sleep: AtomicBool::new(true),
         });
-        Ok(Self {
+        Self {
             receiver,
+            fd,
             shared,
             quiet: false,
-        })
+        }
     }
 
-    /// The descriptor the loop must watch for readability.
+    /// The descriptor the loop must watch for readability (or the one a
+    /// selector woken its own way reports).
     pub(crate) fn fd(&self) -> RawFd {
-        self.receiver.as_raw_fd()
+        self.fd
+    }
+
+    /// Whether the loop must register the pipe with its selector: not when
+    /// the selector is woken its own way.
+    pub(crate) fn is_watched(&self) -> bool {
+        self.receiver.is_some()
     }
 
     /// A handle for other threads.
@@ -159,7 +206,9 @@ impl<L> SelfPipe<L> {
         // level-triggered), so no wake-up is lost; and the queue is drained
         // after the bytes, so no callback waits for a wake-up already read.
         let mut bytes = [0; 64];
-        while matches!((&self.receiver).read(&mut bytes), Ok(n) if n == bytes.len()) {}
+        if let Some(receiver) = &self.receiver {
+            while matches!((&*receiver).read(&mut bytes), Ok(n) if n == bytes.len()) {}
+        }
         self.take_sent()
     }
 
@@ -173,7 +222,7 @@ impl<L> SelfPipe<L> {
         if let Some(open) = self.shared.lock().as_ref().filter(|_| !quiet) {
             // Sent while quiet, without a byte: the selector must see one.
             if !open.queue.is_empty() {
-                let _ = (&open.sender).write(&[1]);
+                open.sender.wake();
             }
         }
     }
@@ -234,7 +283,8 @@ mod tests {
     use super::*;
 
     fn readable(pipe: &SelfPipe<()>) -> bool {
-        (&pipe.receiver).read(&mut [0; 64]).is_ok()
+        let receiver = pipe.receiver.as_ref().expect("a self-pipe");
+        (&*receiver).read(&mut [0; 64]).is_ok()
     }
 
     #[test]

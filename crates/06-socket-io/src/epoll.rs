@@ -18,6 +18,10 @@
 //! the descriptor answers "would block" ([`Selector::forget_readiness`],
 //! which the loop's `would_block` calls), since only then is it sure that
 //! the kernel will report the next data as a new edge.
+//!
+//! Other threads wake it the way mio offers, not through asyncio's
+//! self-pipe: a `mio::Waker`, an eventfd in the same epoll instance, which
+//! the loop takes from the selector ([`Selector::own_wake_up`]).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -27,11 +31,15 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Poll, Token};
 use stage03_read_readiness::selector::{Deadline, Interest, Keys, SelectorKey};
-use stage03_read_readiness::{Selector, SelectorError};
+use stage03_read_readiness::{Selector, SelectorError, WakeUp};
 
 /// How many events one `epoll_wait` hands back at most; more wait for the
 /// next call, which comes at once since they are kept as ready.
 const EVENTS_PER_WAIT: usize = 1024;
+
+/// The descriptor number under which a wake-up from another thread is
+/// reported: no real descriptor is ever this high.
+const WAKE_UP: RawFd = RawFd::MAX;
 
 // ANCHOR: epoll_selector
 /// Python's `selectors.EpollSelector`, on mio: registered descriptors are
@@ -45,6 +53,9 @@ pub struct EpollSelector<D = ()> {
     /// What epoll reported for each descriptor and no operation has found
     /// exhausted since: the level, kept from the edges.
     kept: BTreeMap<RawFd, Interest>,
+    /// Whether another thread can wake this selector (mio's `Waker`, an
+    /// eventfd in the same epoll instance), once the loop has asked.
+    wakes: bool,
 }
 // ANCHOR_END: epoll_selector
 
@@ -59,6 +70,7 @@ impl<D> EpollSelector<D> {
             poll: Poll::new()?,
             events: Events::with_capacity(EVENTS_PER_WAIT),
             kept: BTreeMap::new(),
+            wakes: false,
         })
     }
 
@@ -140,6 +152,20 @@ impl<D> Selector for EpollSelector<D> {
     }
     // ANCHOR_END: register
 
+    // ANCHOR: own_wake_up
+    /// mio's `Waker`, instead of asyncio's self-pipe: an eventfd registered
+    /// in the same epoll instance, which another thread writes to. Each
+    /// write is a new edge; nothing needs reading.
+    fn own_wake_up(&mut self) -> Result<Option<(RawFd, WakeUp)>, SelectorError> {
+        let waker =
+            mio::Waker::new(self.poll.registry(), token(WAKE_UP)).map_err(SelectorError::Io)?;
+        self.wakes = true;
+        // Writing to the eventfd fails only if its count is full, and then
+        // it is readable already: the loop wakes all the same.
+        Ok(Some((WAKE_UP, Box::new(move || drop(waker.wake())))))
+    }
+    // ANCHOR_END: own_wake_up
+
     // ANCHOR: select
     fn forget_readiness(&mut self, fd: RawFd, what: Interest) {
         if let Some(kept) = self.kept.get_mut(&fd) {
@@ -172,10 +198,15 @@ impl<D> Selector for EpollSelector<D> {
             }
             wait_for = deadline.remaining(); // EINTR: wait for what is left
         }
+        let mut woken = false;
         for event in &self.events {
             let Ok(fd) = RawFd::try_from(event.token().0) else {
                 continue;
             };
+            if fd == WAKE_UP && self.wakes {
+                woken = true; // an edge per wake-up: reported, not kept
+                continue;
+            }
             // As CPython does: hang-up and error wake both readers and
             // writers, so that whoever waits finds out by trying.
             let trouble = event.is_error() || event.is_read_closed() && event.is_write_closed();
@@ -188,6 +219,9 @@ impl<D> Selector for EpollSelector<D> {
             kept.write |= found.write;
         }
         ready.extend(self.kept_ready());
+        if woken {
+            ready.push((WAKE_UP, Interest::READ));
+        }
         Ok(())
     }
     // ANCHOR_END: select

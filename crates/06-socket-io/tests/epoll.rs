@@ -194,3 +194,39 @@ fn stage_5_tasks_run_on_the_epoll_loop() {
     assert_eq!(outcome.unwrap(), (true, "in time"));
     assert_eq!(event_loop.time(), 1.5);
 }
+
+#[test]
+fn other_threads_wake_the_epoll_loop_through_mios_waker_in_order() {
+    // The loop waits with nothing of its own to wait for (no timer, no
+    // descriptor): only a callback from the other thread can end the wait.
+    let event_loop = SelectorEventLoop::with_selector(
+        stage01_generator_loop::RealClock::new(),
+        EpollSelector::new().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(event_loop.watched(), [], "no self-pipe to watch");
+    let remote = event_loop.remote().unwrap();
+    // A watchdog, so that a wake-up that never comes fails the test
+    // instead of hanging it: the callbacks would then not have run.
+    let _watchdog = event_loop.call_later(10.0, |event_loop| event_loop.stop());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sender = std::thread::spawn({
+        let seen = std::sync::Arc::clone(&seen);
+        move || {
+            for i in 0..100 {
+                let seen = std::sync::Arc::clone(&seen);
+                remote
+                    .call_soon_threadsafe(move |event_loop: &SelectorEventLoop| {
+                        seen.lock().unwrap().push(i);
+                        if i == 99 {
+                            event_loop.stop();
+                        }
+                    })
+                    .unwrap();
+            }
+        }
+    });
+    event_loop.run_forever().unwrap();
+    sender.join().unwrap();
+    assert_eq!(*seen.lock().unwrap(), (0..100).collect::<Vec<_>>());
+}
