@@ -11,8 +11,10 @@
 //! |---|---|---|
 //! | [`epoll`] | a selector on epoll, edges kept as levels | `EpollSelector` (selectors.py) |
 //! | [`sock`] | socket operations that try first and wait only on "would block" | `sock_recv`, `sock_recv_into`, `sock_sendall`, `sock_connect`, `sock_accept` (selector_events.py) |
+//! | [`scenarios`] | scenario 6: reads from a device and a socket, interleaved with a sleeper | |
 
 pub mod epoll;
+pub mod scenarios;
 pub mod sock;
 
 pub use epoll::EpollSelector;

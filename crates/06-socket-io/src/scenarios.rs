@@ -1,0 +1,15 @@
+//! The stage 6 scenarios: functions the demo, the tests and the book all
+//! run. Each writes what it prints to a [`Transcript`].
+
+mod interleaved;
+
+pub use interleaved::{SLEEPER_TICKS, interleaved_reads};
+
+use demo_support::Transcript;
+use stage02_timed_events::AbstractEventLoop;
+use stage03_read_readiness::SelectorEventLoop;
+
+/// Say `text` at the loop's time.
+fn stamp(out: &Transcript, event_loop: &SelectorEventLoop, text: &str) {
+    out.say(format!("{:6.3}  {text}", event_loop.time()));
+}
