@@ -18,20 +18,9 @@
 //! interrupted run (`KeyboardInterrupt` there, `RunnerError::Interrupted`
 //! here).
 //!
-//! Left out, as ours does otherwise (both found by counting iterations on
-//! each side; the lines are still compared for their time and order):
+//! Left out, as ours does otherwise (found by counting iterations on each
+//! side; the lines are still compared for their time and order):
 //!
-//! - The iterations of the clean-up once a task has ended in it. asyncio's
-//!   `_cancel_all_tasks` waits in `run_until_complete(gather(*to_cancel,
-//!   return_exceptions=True))`: each task's end `call_soon`s gather's
-//!   done-callback, which takes an iteration of its own when nothing else
-//!   is ready, and the report comes after gather's own future has run its
-//!   done-callback, which stops the loop. Ours runs `run_once` until every
-//!   task is done, with no callbacks of its own, and reports at once. In
-//!   `run_cancels_what_main_left`, the failing task ends in iteration 8 on
-//!   both; asyncio spends 9 on gather's callback alone, and the saver ends
-//!   in 11 there, 10 here; the report comes in 13 there, 10 here. Those
-//!   two lines carry the time only.
 //! - The iteration in which Ctrl-C lands. asyncio's `Runner` takes SIGINT
 //!   with `signal.signal`, and Python runs that handler between two
 //!   bytecodes of the code that runs, here the callback that sent the
@@ -154,8 +143,7 @@ impl Error for DiskFull {}
 /// `run(main)`, as `asyncio.run(main())`: main leaves two tasks pending
 /// and returns 42; the runner cancels both, the saver cleans up for 0.5 s,
 /// the failing one fails 0.25 s into its clean-up and is reported, once
-/// both are done. The saver's end and the report carry the time only (see
-/// the top of this file).
+/// both are done, as asyncio's `gather` of them ends.
 #[test]
 fn run_cancels_what_main_left() {
     let _turn = take_turn();
@@ -165,7 +153,7 @@ fn run_cancels_what_main_left() {
         kept = Some(event_loop.clone());
         let log = out.clone();
         hear_reports(event_loop, move |event_loop, line| {
-            stamp(&log, event_loop, line);
+            stamp_iteration(&log, event_loop, line);
         });
         let (here, log) = (event_loop.clone(), out.clone());
         async move {
@@ -175,7 +163,7 @@ fn run_cancels_what_main_left() {
                 if let Err(cancelled) = slept {
                     stamp_iteration(&o, &l, "saver: cancelled; saves for 0.5 s");
                     sleep(0.5, ()).await?;
-                    stamp(&o, &l, "saver: saved; passes it on");
+                    stamp_iteration(&o, &l, "saver: saved; passes it on");
                     return Err(cancelled);
                 }
                 Ok(())

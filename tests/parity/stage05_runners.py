@@ -16,10 +16,9 @@ clean-up ("unhandled exception during asyncio.run() shutdown" here,
 "... during run() shutdown" in ours), and the end of a run that Ctrl-C
 interrupted (`KeyboardInterrupt` here, `RunnerError::Interrupted` in ours).
 
-Some lines carry the time only, or count iterations from main's
-cancellation; the Rust test says why (asyncio waits for the clean-up in a
-`gather`, and runs its SIGINT handler inside the callback that sent the
-signal). And no iteration here prints two lines from tasks that
+After Ctrl-C, lines count iterations from main's cancellation; the Rust
+test says why (asyncio runs its SIGINT handler inside the callback that
+sent the signal). And no iteration here prints two lines from tasks that
 `_cancel_all_tasks` cancels: it cancels them in the order of a set, which
 asyncio leaves undefined.
 """
@@ -63,9 +62,7 @@ def hear_reports(loop, stamped):
 
 @section
 def run_cancels_what_main_left(loop):
-    # Not stamped with the iteration (see the Rust test): the later end of
-    # a clean-up, and the report, which come after gather's own callbacks.
-    hear_reports(loop, stamp)
+    hear_reports(loop, stamp_iteration)
     tasks = []
 
     async def saver():
@@ -74,7 +71,7 @@ def run_cancels_what_main_left(loop):
         except asyncio.CancelledError:
             stamp_iteration(loop, "saver: cancelled; saves for 0.5 s")
             await asyncio.sleep(0.5)
-            stamp(loop, "saver: saved; passes it on")
+            stamp_iteration(loop, "saver: saved; passes it on")
             raise
 
     async def failing():

@@ -471,15 +471,24 @@ impl<T> Drop for Awaiting<T> {
 pub trait Outcome {
     /// The error it ended with, as [`Future::error`] tells it.
     fn error(&self) -> Option<FutureError>;
+
+    /// [`Future::add_done_callback`], for a callback that needs only the
+    /// loop.
+    fn add_done_callback(self: Rc<Self>, callback: Box<dyn FnOnce(&SelectorEventLoop)>);
 }
 
-impl<T> Outcome for State<T> {
+impl<T: 'static> Outcome for State<T> {
     fn error(&self) -> Option<FutureError> {
         self.retrieved.set(true);
         match self.outcome.borrow().as_ref() {
             Some(Err(error)) => Some(error.clone()),
             _ => None,
         }
+    }
+
+    fn add_done_callback(self: Rc<Self>, callback: Box<dyn FnOnce(&SelectorEventLoop)>) {
+        let future = Future { state: self };
+        future.add_done_callback(move |event_loop, _| callback(event_loop));
     }
 }
 

@@ -25,7 +25,7 @@ use signal_hook::consts::SIGINT;
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError, ReportKind};
 use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, TaskInfo};
+use stage04_futures_tasks::{Future, FutureError, TaskInfo};
 
 use crate::signals::{SignalError, add_signal_handler, remove_signal_handler};
 use crate::tasks::{CurrentTask, all_tasks, create_task};
@@ -218,14 +218,26 @@ fn cancel_all_tasks(
     for (_, task) in &tasks {
         task.cancel(None);
     }
-    // asyncio runs `gather(*to_cancel, return_exceptions=True)` to
-    // completion, which may never come: here a timer ends the wait.
-    let expired = Rc::new(Cell::new(false));
-    let expires = Rc::clone(&expired);
-    let timer = event_loop.call_later(grace, move |_| expires.set(true))?;
-    let pending = || tasks.iter().any(|(_, task)| !task.done());
-    while pending() && !expired.get() && !interrupts.cut_short.get() {
-        event_loop.run_once()?;
+    // asyncio's `run_until_complete(gather(*to_cancel,
+    // return_exceptions=True))`: each task's end calls back a gathering
+    // future, which the last one finishes, and that stops the loop. The
+    // wait may never end: here a timer also finishes it, after `grace`.
+    let gathered = Future::<()>::new(event_loop);
+    let left = Rc::new(Cell::new(tasks.len()));
+    for (_, task) in &tasks {
+        let (left, gathered) = (Rc::clone(&left), gathered.clone());
+        task.add_done_callback(move |_| {
+            left.set(left.get() - 1);
+            if left.get() == 0 {
+                let _first = gathered.set_result(());
+            }
+        });
+    }
+    let expires = gathered.clone();
+    let timer = event_loop.call_later(grace, move |_| drop(expires.set_result(())))?;
+    gathered.add_done_callback(|event_loop, _| event_loop.stop());
+    if !interrupts.cut_short.get() {
+        event_loop.run_forever()?; // a second Ctrl-C stops it too
     }
     timer.cancel();
     for (info, task) in &tasks {

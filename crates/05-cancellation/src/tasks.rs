@@ -519,6 +519,14 @@ impl CurrentTask {
         self.cancel.finished.get() && self.cancel.cancelled.get()
     }
 
+    /// asyncio's `add_done_callback`, for a callback that needs only the
+    /// loop: it runs, in a later iteration, once the task is done.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&SelectorEventLoop) + 'static) {
+        if let Some(outcome) = self.cancel.outcome.borrow().clone() {
+            outcome.add_done_callback(Box::new(callback));
+        }
+    }
+
     /// asyncio's `exception()`: the exception it ended with (its
     /// coroutine's `Err`, not a cancellation, or its panic), if it did;
     /// asked, it counts as retrieved.

@@ -259,6 +259,11 @@ impl<F: Fallible + 'static> Outcome for FastTask<F> {
             _ => None,
         }
     }
+
+    fn add_done_callback(self: Rc<Self>, callback: Box<dyn FnOnce(&SelectorEventLoop)>) {
+        let future = self.shared.future();
+        future.add_done_callback(move |event_loop, _| callback(event_loop));
+    }
 }
 
 impl<T> Shared<T> {
