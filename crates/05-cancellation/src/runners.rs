@@ -24,7 +24,8 @@ use std::rc::Rc;
 use signal_hook::consts::SIGINT;
 use stage01_generator_loop::Clock;
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, LoopError, ReportKind};
-use stage03_read_readiness::{PollSelector, SelectorEventLoop, SelectorEvents};
+use stage03_read_readiness::selector_events::ReaderWriter;
+use stage03_read_readiness::{PollSelector, Selector, SelectorEventLoop, SelectorEvents};
 use stage04_futures_tasks::{Future, FutureError, TaskInfo};
 
 use crate::signals::{SignalError, add_signal_handler, remove_signal_handler};
@@ -88,7 +89,18 @@ impl Runner {
     /// # Errors
     /// If the loop, or the handler for SIGINT, cannot be made.
     pub fn new(clock: impl Clock + 'static) -> Result<Self, RunnerError> {
-        let event_loop = SelectorEventLoop::with_selector(clock, PollSelector::new())
+        Self::with_selector(clock, PollSelector::new())
+    }
+
+    /// A runner whose loop waits in `selector` (stage 6's epoll, say).
+    ///
+    /// # Errors
+    /// As [`Runner::new`].
+    pub fn with_selector(
+        clock: impl Clock + 'static,
+        selector: impl Selector<Data = ReaderWriter> + 'static,
+    ) -> Result<Self, RunnerError> {
+        let event_loop = SelectorEventLoop::with_selector(clock, selector)
             .map_err(|error| RunnerError::Loop(LoopError::Poll(std::io::Error::other(error))))?;
         let interrupts = Rc::new(Interrupts::default());
         let heard = Rc::clone(&interrupts);

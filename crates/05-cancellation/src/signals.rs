@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use signal_hook::SigId;
 use signal_hook::consts::FORBIDDEN;
 use signal_hook::low_level::{self, pipe};
-use stage03_read_readiness::{SelectorError, SelectorEventLoop, SelectorEvents};
+use stage03_read_readiness::{Interest, SelectorError, SelectorEventLoop, SelectorEvents};
 
 /// Why a signal handler could not be added or removed.
 #[derive(Debug)]
@@ -80,6 +80,9 @@ pub fn add_signal_handler(
     event_loop
         .add_reader(reader, move |event_loop| {
             drain(&receiver);
+            // Read until "would block": an edge-triggered selector (stage
+            // 6's) must hear that the socket is empty.
+            event_loop.would_block(reader, Interest::READ);
             callback(event_loop);
         })
         .map_err(|error| match error {

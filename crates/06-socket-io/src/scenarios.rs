@@ -1,8 +1,10 @@
 //! The stage 6 scenarios: functions the demo, the tests and the book all
 //! run. Each writes what it prints to a [`Transcript`].
 
+mod echo;
 mod interleaved;
 
+pub use echo::{IDLE_FAREWELL, SHUTDOWN_FAREWELL, echo_client, handle_client, serve};
 pub use interleaved::{SLEEPER_TICKS, interleaved_reads};
 
 use demo_support::Transcript;

@@ -1,0 +1,143 @@
+//! The echo server and its client, line by line, on stage 6's streams.
+//!
+//! Mirrors the "TCP echo server using streams" of asyncio's documentation
+//! (`asyncio-stream.rst`), with what a real server needs besides: a
+//! per-connection idle timeout built from stage 5's timeout scope, and a
+//! goodbye when it is shut down. A client that sends one byte a minute
+//! (slowloris) would otherwise hold a connection, a task and a buffer for
+//! as long as it liked: here each line must come within `idle` seconds.
+//! A client that sends `ps` gets the server's task table (stage 4), one
+//! task per connection among them.
+
+use std::net::SocketAddr;
+
+use demo_support::Transcript;
+use stage02_timed_events::get_running_loop;
+use stage03_read_readiness::SelectorEventLoop;
+use stage04_futures_tasks::{FutureError, task_table};
+use stage05_cancellation::{is_timeout, timeout};
+
+use super::stamp;
+use crate::streams::{StreamError, StreamReader, StreamWriter, open_connection, start_server};
+
+/// What the server says to a client that took too long with a line.
+pub const IDLE_FAREWELL: &str = "idle too long; bye";
+
+/// What the server says to each client as it shuts down.
+pub const SHUTDOWN_FAREWELL: &str = "Server shutting down";
+
+/// The line that ends the task table, as a lone dot ends a message in
+/// SMTP: the table has as many lines as there are tasks.
+const END_OF_TABLE: &str = ".\n";
+
+// ANCHOR: handle_client
+/// Serve one connection until the client closes it: each line comes back
+/// as `echo: <line>`; `ps` gets the task table. A line that takes longer
+/// than `idle` seconds ends the connection; so does a cancellation (the
+/// server shutting down), after a goodbye.
+pub async fn handle_client(
+    reader: StreamReader,
+    writer: StreamWriter,
+    idle: f64,
+) -> Result<(), StreamError> {
+    let ended = serve_lines(&reader, &writer, idle).await;
+    let farewell = match &ended {
+        Err(error) if error.is_cancelled() => Some(SHUTDOWN_FAREWELL),
+        Err(StreamError::Future(error)) if is_timeout(error) => Some(IDLE_FAREWELL),
+        _ => None,
+    };
+    if let Some(farewell) = farewell {
+        // The goodbye is best effort: the client may be gone already.
+        let _ = writer.write(format!("{farewell}\n").as_bytes());
+        let _ = writer.drain().await;
+    }
+    writer.close();
+    match ended {
+        Err(StreamError::Future(error)) if is_timeout(&error) => Ok(()), // dropped, as meant
+        other => other,
+    }
+}
+
+/// Answer lines until the end of the stream.
+async fn serve_lines(
+    reader: &StreamReader,
+    writer: &StreamWriter,
+    idle: f64,
+) -> Result<(), StreamError> {
+    loop {
+        let scope = timeout(Some(idle)).map_err(StreamError::Future)?;
+        let read = scope.run(async { reader.readline().await.map_err(FutureError::from) });
+        let line = read.await.map_err(StreamError::Future)?;
+        if line.is_empty() {
+            return Ok(()); // the client closed its end
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end();
+        if text == "ps" {
+            let event_loop: SelectorEventLoop = get_running_loop().map_err(StreamError::Loop)?;
+            for row in task_table(&event_loop) {
+                writer.write(format!("{row}\n").as_bytes())?;
+            }
+            writer.write(END_OF_TABLE.as_bytes())?;
+        } else {
+            writer.write(format!("echo: {text}\n").as_bytes())?;
+        }
+        writer.drain().await?;
+    }
+}
+// ANCHOR_END: handle_client
+
+/// The echo server on `address` (port 0: any free one), its connections
+/// dropped after `idle` seconds without a line; says where it listens,
+/// then serves until cancelled.
+///
+/// # Errors
+/// If the address cannot be had.
+pub async fn serve(address: SocketAddr, idle: f64, out: &Transcript) -> Result<(), StreamError> {
+    let server = start_server(
+        move |reader, writer| handle_client(reader, writer, idle),
+        address,
+    )
+    .await?;
+    out.say(format!("serving on {}", server.local_addr()));
+    server.serve_forever().await
+}
+
+// ANCHOR: echo_client
+/// The client: send each of `lines`, and say what came back, until the
+/// server closes the connection or every answer has come.
+///
+/// # Errors
+/// If the connection cannot be made, or fails.
+pub async fn echo_client(
+    address: SocketAddr,
+    lines: &[String],
+    out: &Transcript,
+) -> Result<(), StreamError> {
+    let event_loop: SelectorEventLoop = get_running_loop().map_err(StreamError::Loop)?;
+    let (reader, writer) = open_connection(address).await?;
+    for line in lines {
+        writer.write(format!("{line}\n").as_bytes())?;
+        writer.drain().await?;
+        stamp(out, &event_loop, &format!("sent: {line}"));
+        // One answer per line; `ps` answers a line per task, then a dot.
+        loop {
+            let answer = reader.readline().await?;
+            if answer.is_empty() {
+                stamp(out, &event_loop, "the server closed the connection");
+                return Ok(());
+            }
+            if answer == END_OF_TABLE.as_bytes() {
+                break;
+            }
+            let answer = String::from_utf8_lossy(&answer);
+            stamp(out, &event_loop, &format!("got: {}", answer.trim_end()));
+            if line != "ps" {
+                break;
+            }
+        }
+    }
+    writer.close();
+    writer.wait_closed().await
+}
+// ANCHOR_END: echo_client
