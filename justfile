@@ -13,9 +13,9 @@ run N *ARGS:
 test:
     cargo test --workspace
 
-# Run stage 4's and 5's tests, and the cross-stage ones, on the fast tasks.
+# Run stage 4's, 5's and 6's tests, and the cross-stage ones, on the fast path.
 test-fast:
-    cargo test -p stage04-futures-tasks -p stage05-cancellation -p asyncio-from-scratch --features stage05-cancellation/fast
+    cargo test -p stage04-futures-tasks -p stage05-cancellation -p stage06-socket-io -p asyncio-from-scratch --features stage05-cancellation/fast
 
 # Lint everything, benchmarks included, as CI does.
 lint:
