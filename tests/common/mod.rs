@@ -307,3 +307,68 @@ pub(crate) fn compare_section_312(script: &'static str, name: &str, rust: &[Stri
     eprintln!("section {name}, our loop:\n{}", rust.join("\n"));
     assert_same_lines(&python.join("\n"), rust);
 }
+
+/// What the stage 6 parity tests on real sockets share: waiting for the
+/// kernel outside the loop, and Python's `repr` of the bytes they print.
+#[allow(dead_code, reason = "only the stage 6 parity tests use it")]
+pub(crate) mod stage06 {
+    use std::os::fd::RawFd;
+
+    /// What [`settle`] waits for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Until {
+        /// Something to read: data, a queued connection, the end, a reset.
+        Readable,
+        /// The end of the stream (`POLLRDHUP`: the peer shut down its
+        /// writing), and so every byte sent before it.
+        End,
+    }
+
+    /// The scripts' `settle`: wait, outside the loop, until the kernel has
+    /// made `fd` ready as `until` says, for at most `limit` seconds. A
+    /// blocking poll(2) of its own, which the loop's selector does not see
+    /// (and an edge-triggered one does not lose: epoll reports the change
+    /// all the same).
+    ///
+    /// # Panics
+    /// If the kernel has not delivered in time.
+    pub(crate) fn settle(fd: RawFd, until: Until, limit: f64) {
+        let events = match until {
+            Until::Readable => libc::POLLIN,
+            Until::End => libc::POLLRDHUP,
+        };
+        let mut watched = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        let limit = (limit * 1000.0) as libc::c_int;
+        // SAFETY: one live `pollfd`, and the count of one.
+        #[allow(unsafe_code)]
+        let ready = unsafe { libc::poll(&mut watched, 1, limit) };
+        assert_eq!(ready, 1, "the kernel did not deliver in time ({until:?})");
+    }
+
+    /// Python's `repr` of `bytes`: `b'hello\n'`.
+    pub(crate) fn py_bytes(bytes: &[u8]) -> String {
+        let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+            '"'
+        } else {
+            '\''
+        };
+        let mut repr = format!("b{quote}");
+        for &byte in bytes {
+            match byte {
+                b'\\' => repr.push_str("\\\\"),
+                b'\t' => repr.push_str("\\t"),
+                b'\n' => repr.push_str("\\n"),
+                b'\r' => repr.push_str("\\r"),
+                _ if char::from(byte) == quote => repr.extend(['\\', quote]),
+                0x20..0x7f => repr.push(char::from(byte)),
+                _ => repr.push_str(&format!("\\x{byte:02x}")),
+            }
+        }
+        repr.push(quote);
+        repr
+    }
+}

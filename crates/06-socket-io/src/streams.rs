@@ -8,7 +8,9 @@
 //! (`write`, `drain`, `write_eof`, `close`, `wait_closed`),
 //! `open_connection` and `start_server`; and the `Server` of
 //! `asyncio/base_events.py` with the accept loop of
-//! `asyncio/selector_events.py` (`_accept_connection`). Underneath is
+//! `asyncio/selector_events.py` (`_accept_connection`, which stops
+//! accepting for a second when the process is out of descriptors,
+//! `EMFILE`, rather than try again at every turn). Underneath is
 //! this stage's [`SocketTransport`]; above it, the reader waits on a
 //! stage 4 future that the protocol finishes when data comes, and the
 //! writer on a stage 4 [`Event`] that the transport's water marks clear
@@ -48,7 +50,7 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 const BACKLOG: usize = 100;
 
 /// asyncio's `ACCEPT_RETRY_DELAY`: after `accept` fails for want of
-/// descriptors or memory, the server stops listening this long (seconds).
+/// descriptors or memory, the server stops accepting this long (seconds).
 const ACCEPT_RETRY_DELAY: f64 = 1.0;
 
 // ANCHOR: stream_error
@@ -737,7 +739,10 @@ type ClientConnected = Box<
 /// connections are each handed to `client_connected` in a task of their
 /// own. Clones are the same server. It serves until `close`, even if
 /// dropped (the loop's reader holds it, as asyncio's loop holds its
-/// server).
+/// server). Out of descriptors (`EMFILE`: each connection takes one), it
+/// reports so to the loop's exception handler and stops accepting for a
+/// second, as asyncio does; the clients that connect meanwhile wait in the
+/// kernel's queue, and are served once a descriptor is free.
 #[derive(Clone)]
 pub struct Server {
     state: Rc<ServerState>,
@@ -838,7 +843,8 @@ impl ServerState {
 
     // ANCHOR: accept_connections
     /// asyncio's `_accept_connection`, the listener's reader: accept what
-    /// is waiting, until `accept` would block (and say so to the loop).
+    /// is waiting, until `accept` would block (and say so to the loop), or
+    /// fails for want of a descriptor (and backs off).
     fn accept_connections(self: &Rc<Self>, event_loop: &SelectorEventLoop) {
         for _ in 0..BACKLOG {
             let accepted = match self.listener.borrow().as_ref() {
@@ -857,7 +863,9 @@ impl ServerState {
                         error.kind(),
                         io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
                     ) => {}
-                Err(error) => return self.accept_failed(event_loop, &error),
+                // Out of descriptors (`EMFILE`) or the like: the next
+                // `accept` would fail the same way.
+                Err(error) => return self.back_off(event_loop, &error),
             }
         }
         // More may wait: the selector still has the listener as readable,
@@ -865,18 +873,49 @@ impl ServerState {
     }
     // ANCHOR_END: accept_connections
 
-    /// Out of descriptors or memory (`EMFILE`, `ENOBUFS`, ...): the
-    /// listener would stay readable and this would run at every turn; as
-    /// asyncio does, stop listening for a while, and say why.
-    fn accept_failed(self: &Rc<Self>, event_loop: &SelectorEventLoop, error: &io::Error) {
+    /// What asyncio does when `accept` fails with `EMFILE` (this process
+    /// has as many descriptors open as `RLIMIT_NOFILE` allows), `ENFILE`
+    /// (the whole system has), `ENOBUFS` or `ENOMEM`. The kernel keeps the
+    /// connection in the listener's queue, so the listener stays readable
+    /// and the next `accept` fails the same way: trying again at every
+    /// turn of the loop would spin, and report, for as long as nothing
+    /// closes. So: report it once, through the loop's exception handler;
+    /// stop accepting (the reader goes; the kernel still queues
+    /// connections, up to the listener's backlog); and accept again after
+    /// `ACCEPT_RETRY_DELAY`, by when a connection may have closed. The
+    /// clients that connect meanwhile wait in the kernel's queue, and the
+    /// first `accept` that finds a descriptor free takes them in order.
+    ///
+    /// asyncio 3.11's loop goes on to its next `accept` after backing off,
+    /// so one turn reports the error up to a hundred times and sets as many
+    /// timers (CPython issue 151615, since fixed); this one stops there.
+    /// Any other error of `accept` is backed off from too, reported as a
+    /// failure: asyncio raises it, the loop reports it, and the reader
+    /// stays, so an error that persists (`EINVAL` from a listener shut down
+    /// under it) would be reported at every turn.
+    fn back_off(self: &Rc<Self>, event_loop: &SelectorEventLoop, error: &io::Error) {
+        let out_of = matches!(
+            error.raw_os_error(),
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+        );
+        let what = if out_of {
+            "out of system resource"
+        } else {
+            "failed"
+        };
         event_loop.call_exception_handler(&CallbackPanic {
             handle: format!("<Server {}>", self.local_addr),
-            message: format!("socket.accept() out of system resource: {error}"),
+            message: format!(
+                "socket.accept() {what}: {error}; accepting again in {ACCEPT_RETRY_DELAY} s"
+            ),
             kind: ReportKind::About("socket"),
         });
         event_loop.remove_reader(self.fd);
         let server = Rc::clone(self);
         let _retry = event_loop.call_later(ACCEPT_RETRY_DELAY, move |_| {
+            // Unless closed meanwhile. The selector reports the listener
+            // readable at once if connections wait (epoll reports what is
+            // ready when a descriptor is added, as its first edge).
             if server.listener.borrow().is_some() {
                 let _closed_loop = server.start_serving();
             }
