@@ -58,6 +58,7 @@ use stage06_socket_io::{
 };
 
 use common::stage04::py_bool;
+use common::stage06::py_bytes;
 
 /// The script our loop is compared with.
 const SCRIPT: &str = "stage06_sock.py";
@@ -123,29 +124,6 @@ fn py_error(error: &SockError) -> String {
         _ => return format!("{error:?}"),
     };
     name.to_string()
-}
-
-/// Python's `repr` of `bytes`: `b'hello'`.
-fn py_bytes(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut repr = format!("b{quote}");
-    for &byte in bytes {
-        match byte {
-            b'\\' => repr.push_str("\\\\"),
-            b'\t' => repr.push_str("\\t"),
-            b'\n' => repr.push_str("\\n"),
-            b'\r' => repr.push_str("\\r"),
-            _ if char::from(byte) == quote => repr.extend(['\\', quote]),
-            0x20..0x7f => repr.push(char::from(byte)),
-            _ => repr.push_str(&format!("\\x{byte:02x}")),
-        }
-    }
-    repr.push(quote);
-    repr
 }
 
 /// The script's `settle`: wait, outside the loop, until the kernel has made
