@@ -12,19 +12,22 @@
 //! | [`epoll`] | a selector on epoll, edges kept as levels | `EpollSelector` (selectors.py) |
 //! | [`sock`] | socket operations that try first and wait only on "would block" | `sock_recv`, `sock_recv_into`, `sock_sendall`, `sock_connect`, `sock_accept` (selector_events.py) |
 //! | [`transport`] | a connection driven by the loop, calling a protocol back; write buffer and water marks | `_SelectorSocketTransport` (selector_events.py), `Protocol`, `_FlowControlMixin` (transports.py) |
-//! | [`streams`] | reads that wait for a line or n bytes, writes that drain, connections and servers | `StreamReader`, `StreamWriter`, `StreamReaderProtocol`, `open_connection`, `start_server` (streams.py), `Server` (base_events.py) |
+//! | [`streams`] | reads that wait for a line or n bytes, writes that drain, connections | `StreamReader`, `StreamWriter`, `StreamReaderProtocol`, `open_connection` (streams.py) |
+//! | [`server`] | a listening socket, a task per connection, and the accept loop's back-off | `Server` (base_events.py), `_accept_connection` (selector_events.py), `start_server` (streams.py) |
 //! | [`scenarios`] | scenario 6: reads from a device and a socket, interleaved with a sleeper | |
 
 pub mod epoll;
 pub mod scenarios;
+pub mod server;
 pub mod sock;
 pub mod streams;
 pub mod transport;
 
 pub use epoll::EpollSelector;
+pub use server::{Server, start_server, start_server_with_limit};
 pub use sock::{SockError, sock_accept, sock_connect, sock_recv, sock_recv_into, sock_sendall};
 pub use streams::{
-    DEFAULT_LIMIT, Server, StreamError, StreamReader, StreamReaderProtocol, StreamWriter,
-    open_connection, open_connection_with_limit, start_server, start_server_with_limit,
+    DEFAULT_LIMIT, StreamError, StreamReader, StreamReaderProtocol, StreamWriter, open_connection,
+    open_connection_with_limit,
 };
 pub use transport::{HIGH_WATER, LOW_WATER, Protocol, SocketTransport, TransportError};
