@@ -15,3 +15,16 @@ use stage03_read_readiness::SelectorEventLoop;
 fn stamp(out: &Transcript, event_loop: &SelectorEventLoop, text: &str) {
     out.say(format!("{:6.3}  {text}", event_loop.time()));
 }
+
+mod chunked;
+
+pub use chunked::{
+    Chunk, End, GIVE_UP_AFTER, HttpError, Received, Request, WORKERS, chunked_response,
+    get_chunked, read_request, receive, serve_chunked, work_time,
+};
+
+mod fetch;
+
+pub use fetch::{
+    Order, PAGES, Page, fetch_all, fetch_first_line, fetch_pages, parallel_fetch, serve_pages,
+};
