@@ -30,10 +30,6 @@ use stage04_futures_tasks::sock::copy_of;
 use stage04_futures_tasks::{Event, Future, FutureError};
 use stage05_cancellation::yield_now;
 
-// asyncio's `start_server` is in streams.py; ours stands beside its
-// `Server`, and is found here too.
-pub use crate::server::{Server, start_server, start_server_with_limit};
-
 use crate::sock::{SockError, sock_connect};
 use crate::transport::{Protocol, SocketTransport, TransportError};
 

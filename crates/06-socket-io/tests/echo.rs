@@ -15,7 +15,8 @@ use stage04_futures_tasks::Event;
 use stage05_cancellation::{Runner, create_task, wait_for};
 use stage06_socket_io::EpollSelector;
 use stage06_socket_io::scenarios::{IDLE_FAREWELL, SHUTDOWN_FAREWELL, echo_client, handle_client};
-use stage06_socket_io::streams::{StreamError, open_connection, start_server};
+use stage06_socket_io::start_server;
+use stage06_socket_io::streams::{StreamError, open_connection};
 
 /// A runner whose loop waits in epoll, on the real clock.
 fn runner() -> Runner {

@@ -36,9 +36,8 @@ use stage05_cancellation::{Runner, create_task, gather_return_exceptions, sleep,
 
 use super::stamp;
 use crate::EpollSelector;
-use crate::streams::{
-    Server, StreamError, StreamReader, StreamWriter, open_connection, start_server,
-};
+use crate::server::{Server, start_server};
+use crate::streams::{StreamError, StreamReader, StreamWriter, open_connection};
 
 /// How many workers make a chunk each, numbered from 1.
 pub const WORKERS: u32 = 10;

@@ -18,7 +18,8 @@ use stage04_futures_tasks::{FutureError, task_table};
 use stage05_cancellation::{is_timeout, timeout};
 
 use super::stamp;
-use crate::streams::{StreamError, StreamReader, StreamWriter, open_connection, start_server};
+use crate::server::start_server;
+use crate::streams::{StreamError, StreamReader, StreamWriter, open_connection};
 
 /// What the server says to a client that took too long with a line.
 pub const IDLE_FAREWELL: &str = "idle too long; bye";

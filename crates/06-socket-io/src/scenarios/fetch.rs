@@ -26,9 +26,8 @@ use stage05_cancellation::{Runner, Task, create_task, gather, sleep, wait_for};
 use super::chunked::{BAD_REQUEST, GIVE_UP_AFTER, HttpError, answer, any_port, read_request};
 use super::stamp;
 use crate::EpollSelector;
-use crate::streams::{
-    Server, StreamError, StreamReader, StreamWriter, open_connection, start_server,
-};
+use crate::server::{Server, start_server};
+use crate::streams::{StreamError, StreamReader, StreamWriter, open_connection};
 
 /// A page of the local server: where it is, and how long the server
 /// takes to answer it.
