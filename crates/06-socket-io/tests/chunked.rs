@@ -5,36 +5,23 @@
 //! Every case is bounded: a stage 5 timeout of ten seconds around it
 //! turns a hang into a failure.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::{any_port, bounded};
 use demo_support::Transcript;
 use demo_support::transcript::assert_matches_file;
-use stage01_generator_loop::{Clock, RealClock, VirtualClock};
+use stage01_generator_loop::{RealClock, VirtualClock};
 use stage02_timed_events::get_running_loop;
 use stage03_read_readiness::SelectorEventLoop;
 use stage04_futures_tasks::{FutureError, run_in_executor};
-use stage05_cancellation::{Runner, create_task, gather, wait_for};
+use stage05_cancellation::{create_task, gather};
+use stage06_socket_io::open_connection;
 use stage06_socket_io::scenarios::{
     Chunk, End, Received, WORKERS, chunked_response, get_chunked, serve_chunked, work_time,
 };
-use stage06_socket_io::{EpollSelector, open_connection};
-
-/// Run `body` as main on a stage 5 runner's epoll loop on `clock`, for at
-/// most ten seconds of that clock; the runner cancels what is left.
-fn bounded<T: Clone + 'static>(
-    clock: impl Clock + 'static,
-    body: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
-) -> T {
-    let runner = Runner::with_selector(clock, EpollSelector::new().unwrap()).unwrap();
-    let outcome = runner.run(wait_for(body, Some(10.0)));
-    runner.close().unwrap();
-    outcome.unwrap_or_else(|error| panic!("the case failed, or did not end in time: {error}"))
-}
-
-fn any_port() -> std::net::SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
 
 /// A server ending each response as `end`, and one GET of it.
 async fn serve_and_get(end: End) -> Result<Received, FutureError> {

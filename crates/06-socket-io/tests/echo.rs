@@ -4,11 +4,13 @@
 //! on the real clock, asserting answers and order only; every case is
 //! bounded.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use common::any_port;
 use demo_support::Transcript;
 use stage01_generator_loop::RealClock;
 use stage04_futures_tasks::Event;
@@ -21,10 +23,6 @@ use stage06_socket_io::streams::{StreamError, open_connection};
 /// A runner whose loop waits in epoll, on the real clock.
 fn runner() -> Runner {
     Runner::with_selector(RealClock::new(), EpollSelector::new().unwrap()).unwrap()
-}
-
-fn any_port() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
 }
 
 #[test]

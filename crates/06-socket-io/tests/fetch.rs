@@ -5,33 +5,18 @@
 //! times are exact. Every case is bounded: a stage 5 timeout of ten
 //! seconds around it turns a hang into a failure.
 
+mod common;
+
 use std::path::Path;
 
+use common::{any_port, bounded};
 use demo_support::transcript::assert_matches_file;
 use demo_support::{Mark, Timeline, Transcript};
-use stage01_generator_loop::{Clock, RealClock, VirtualClock};
+use stage01_generator_loop::{RealClock, VirtualClock};
 use stage04_futures_tasks::FutureError;
-use stage05_cancellation::{Runner, wait_for};
-use stage06_socket_io::EpollSelector;
 use stage06_socket_io::scenarios::{
     Order, PAGES, Page, fetch_all, fetch_first_line, fetch_pages, parallel_fetch, serve_pages,
 };
-
-/// Run `body` as main on a stage 5 runner's epoll loop on `clock`, for at
-/// most ten seconds of that clock.
-fn bounded<T: Clone + 'static>(
-    clock: impl Clock + 'static,
-    body: impl std::future::Future<Output = Result<T, FutureError>> + 'static,
-) -> T {
-    let runner = Runner::with_selector(clock, EpollSelector::new().unwrap()).unwrap();
-    let outcome = runner.run(wait_for(body, Some(10.0)));
-    runner.close().unwrap();
-    outcome.unwrap_or_else(|error| panic!("the case failed, or did not end in time: {error}"))
-}
-
-fn any_port() -> std::net::SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
 
 /// Serve [`PAGES`], fetch them in `order`, and close the server; the
 /// first lines, and what was said as they came.

@@ -3,44 +3,29 @@
 //! long they take. Every case is bounded: a stage 5 timeout of ten seconds
 //! around it turns a hang into a failure.
 
+mod common;
+
 use std::io::{ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
-use mio::net::{TcpListener, TcpStream};
-use stage01_generator_loop::RealClock;
+use common::listener;
+use mio::net::TcpStream;
 use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
-use stage05_cancellation::{create_task, wait_for, yield_now};
+use stage04_futures_tasks::FutureError;
+use stage05_cancellation::{create_task, yield_now};
 use stage06_socket_io::{
-    EpollSelector, SockError, sock_accept, sock_connect, sock_recv, sock_recv_into, sock_sendall,
+    SockError, sock_accept, sock_connect, sock_recv, sock_recv_into, sock_sendall,
 };
 
 /// What a case's body is: a coroutine on the loop it is handed.
-type Case<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, SockError>>>>;
+type Case<T> = common::Case<T, SockError>;
 
-/// Run `main` as a stage 5 task on a new epoll loop, for at most ten
-/// seconds.
+/// Run `main` on a new epoll loop, bounded (see `common::run`), in this
+/// file's error.
 fn run<T: 'static>(main: impl FnOnce(SelectorEventLoop) -> Case<T>) -> Result<T, SockError> {
-    let event_loop =
-        SelectorEventLoop::with_selector(RealClock::new(), EpollSelector::new().unwrap()).unwrap();
-    let body = main(event_loop.clone());
-    // `wait_for` hands back a value it can copy: the outcome in an `Rc`.
-    let task = create_task(&event_loop, async move {
-        let bounded = wait_for(async move { Ok(Rc::new(body.await)) }, Some(10.0)).await;
-        Ok(bounded.unwrap_or_else(|error| panic!("the case did not end in time: {error}")))
-    })
-    .unwrap();
-    let outcome = task_outcome(run_until_complete(&event_loop, task)).unwrap();
-    Rc::try_unwrap(outcome.unwrap()).unwrap_or_else(|_| panic!("one holder"))
-}
-
-/// A listener on a free port of 127.0.0.1, and its address.
-fn listener() -> (Rc<TcpListener>, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let address = listener.local_addr().unwrap();
-    (Rc::new(listener), address)
+    common::run(main)
 }
 
 /// A connected pair of TCP sockets, made through the loop.

@@ -4,16 +4,19 @@
 //! a hang into a failure. Where a case must wait for the kernel (bytes to
 //! arrive, a buffer to fill), it yields to the loop until it sees so.
 
+mod common;
+
 use std::cell::RefCell;
 use std::io::ErrorKind;
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::rc::Rc;
 
-use mio::net::{TcpListener, TcpStream};
+use common::{any_port, listener};
+use mio::net::TcpStream;
 use stage01_generator_loop::RealClock;
 use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{FutureError, run_until_complete, task_outcome};
-use stage05_cancellation::{Task, create_task, wait_for, yield_now};
+use stage04_futures_tasks::FutureError;
+use stage05_cancellation::{Task, create_task};
 use stage06_socket_io::{
     DEFAULT_LIMIT, EpollSelector, HIGH_WATER, StreamError, StreamReader, StreamWriter,
     TransportError, open_connection, open_connection_with_limit, sock_accept, sock_recv,
@@ -21,33 +24,12 @@ use stage06_socket_io::{
 };
 
 /// What a case's body is: a coroutine on the loop it is handed.
-type Case<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StreamError>>>>;
+type Case<T> = common::Case<T, StreamError>;
 
-/// Run `main` as a stage 5 task on a new epoll loop, for at most ten
-/// seconds.
+/// Run `main` on a new epoll loop, bounded (see `common::run`), in this
+/// file's error.
 fn run<T: 'static>(main: impl FnOnce(SelectorEventLoop) -> Case<T>) -> Result<T, StreamError> {
-    let event_loop =
-        SelectorEventLoop::with_selector(RealClock::new(), EpollSelector::new().unwrap()).unwrap();
-    let body = main(event_loop.clone());
-    // `wait_for` hands back a value it can copy: the outcome in an `Rc`.
-    let task = create_task(&event_loop, async move {
-        let bounded = wait_for(async move { Ok(Rc::new(body.await)) }, Some(10.0)).await;
-        Ok(bounded.unwrap_or_else(|error| panic!("the case did not end in time: {error}")))
-    })
-    .unwrap();
-    let outcome = task_outcome(run_until_complete(&event_loop, task)).unwrap();
-    Rc::try_unwrap(outcome.unwrap()).unwrap_or_else(|_| panic!("one holder"))
-}
-
-/// A listener on a free port of 127.0.0.1, and its address.
-fn listener() -> (Rc<TcpListener>, SocketAddr) {
-    let listener = TcpListener::bind(any_port()).unwrap();
-    let address = listener.local_addr().unwrap();
-    (Rc::new(listener), address)
-}
-
-fn any_port() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
+    common::run(main)
 }
 
 /// A stream connection, and the raw socket at its other end, which the
@@ -62,21 +44,14 @@ async fn stream_and_raw_peer(
     Ok((reader, writer, Rc::new(peer)))
 }
 
-/// Yield to the loop until `done` says so (the ten-second bound of `run`
-/// fails a case that never sees it).
-async fn until(mut done: impl FnMut() -> bool) -> Result<(), StreamError> {
-    while !done() {
-        yield_now().await.map_err(StreamError::Future)?;
-    }
-    Ok(())
+/// Yield until `done` says so, in this file's error.
+async fn until(done: impl FnMut() -> bool) -> Result<(), StreamError> {
+    common::until(done).await.map_err(StreamError::Future)
 }
 
-/// A few turns of the loop: whatever was ready has run.
+/// A few turns of the loop, in this file's error.
 async fn turns(count: usize) -> Result<(), StreamError> {
-    for _ in 0..count {
-        yield_now().await.map_err(StreamError::Future)?;
-    }
-    Ok(())
+    common::turns(count).await.map_err(StreamError::Future)
 }
 
 /// What a task of [`spawn`] ends with, kept where its only reader takes it

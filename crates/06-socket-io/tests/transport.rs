@@ -3,20 +3,21 @@
 //! in what order, and what the water marks do. Every case is bounded by a
 //! stage 5 timeout of ten seconds; none asserts how long anything takes.
 
+mod common;
+
 use std::cell::RefCell;
 use std::io::{self, ErrorKind};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::rc::Rc;
 
-use mio::net::{TcpListener, TcpStream};
-use stage01_generator_loop::RealClock;
+use common::listener;
+use mio::net::TcpStream;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
-use stage04_futures_tasks::{run_until_complete, task_outcome};
-use stage05_cancellation::{create_task, sleep, wait_for, yield_now};
+use stage05_cancellation::sleep;
 use stage06_socket_io::{
-    EpollSelector, HIGH_WATER, LOW_WATER, Protocol, SockError, SocketTransport, TransportError,
-    sock_accept, sock_connect, sock_recv, sock_sendall,
+    HIGH_WATER, LOW_WATER, Protocol, SockError, SocketTransport, TransportError, sock_accept,
+    sock_connect, sock_recv, sock_sendall,
 };
 
 /// What the protocol was told, in order.
@@ -86,21 +87,13 @@ impl Protocol for Recorder {
     }
 }
 
-type Case<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, SockError>>>>;
+/// What a case's body is: a coroutine on the loop it is handed.
+type Case<T> = common::Case<T, SockError>;
 
-/// Run `main` as a stage 5 task on a new epoll loop, for at most ten
-/// seconds.
+/// Run `main` on a new epoll loop, bounded (see `common::run`), in this
+/// file's error.
 fn run<T: 'static>(main: impl FnOnce(SelectorEventLoop) -> Case<T>) -> Result<T, SockError> {
-    let event_loop =
-        SelectorEventLoop::with_selector(RealClock::new(), EpollSelector::new().unwrap()).unwrap();
-    let body = main(event_loop.clone());
-    let task = create_task(&event_loop, async move {
-        let bounded = wait_for(async move { Ok(Rc::new(body.await)) }, Some(10.0)).await;
-        Ok(bounded.unwrap_or_else(|error| panic!("the case did not end in time: {error}")))
-    })
-    .unwrap();
-    let outcome = task_outcome(run_until_complete(&event_loop, task)).unwrap();
-    Rc::try_unwrap(outcome.unwrap()).unwrap_or_else(|_| panic!("one holder"))
+    common::run(main)
 }
 
 /// A transport on one end of a new connection, with a [`Recorder`] for
@@ -109,10 +102,9 @@ async fn transport_and_raw_peer(
     event_loop: &SelectorEventLoop,
     keep_open: bool,
 ) -> Result<(SocketTransport, Rc<Recorder>, Rc<TcpStream>), SockError> {
-    let listener = TcpListener::bind("127.0.0.1:0".parse::<SocketAddr>().unwrap()).unwrap();
-    let address = listener.local_addr().unwrap();
+    let (listener, address) = listener();
     let sock = sock_connect(event_loop, address).await?;
-    let (peer, _) = sock_accept(event_loop, &Rc::new(listener)).await?;
+    let (peer, _) = sock_accept(event_loop, &listener).await?;
     let sock = Rc::try_unwrap(sock).expect("one handle");
     let recorder = Rc::new(Recorder {
         keep_open,
@@ -123,18 +115,14 @@ async fn transport_and_raw_peer(
     Ok((transport, recorder, Rc::new(peer)))
 }
 
-async fn until(mut done: impl FnMut() -> bool) -> Result<(), SockError> {
-    while !done() {
-        yield_now().await.map_err(SockError::Future)?;
-    }
-    Ok(())
+/// Yield until `done` says so, in this file's error.
+async fn until(done: impl FnMut() -> bool) -> Result<(), SockError> {
+    common::until(done).await.map_err(SockError::Future)
 }
 
+/// A few turns of the loop, in this file's error.
 async fn turns(count: usize) -> Result<(), SockError> {
-    for _ in 0..count {
-        yield_now().await.map_err(SockError::Future)?;
-    }
-    Ok(())
+    common::turns(count).await.map_err(SockError::Future)
 }
 
 fn pattern(count: usize) -> Vec<u8> {
