@@ -1,6 +1,12 @@
 //! Scenario 6, run by the demo and by the library: every reader gets what
 //! it should, in order, and the sleeper's ticks come between the socket's
-//! lines (the loop served them all on one thread).
+//! lines (the loop served them all on one thread). And what every demo
+//! does: the virtual run and `--help` print what the book shows
+//! (`tests/output/demo-virtual.txt` and `help.txt`, through `demo_tests!`), an
+//! unknown option is refused, a reader that goes away or a full disk end
+//! it as they should.
+
+demo_support::demo_tests!("stage06-socket-io");
 
 use std::process::Command;
 
@@ -24,11 +30,7 @@ fn check(lines: &[String]) {
     assert_eq!(lines_of(lines, "sleeper:"), ticks);
     let random = lines_of(lines, "urandom:");
     assert_eq!(random.len(), 3, "{random:?}");
-    assert!(
-        random
-            .iter()
-            .all(|line| line.starts_with("urandom: 4 bytes ("))
-    );
+    assert!(random.iter().all(|line| *line == "urandom: 4 random bytes"));
     assert_eq!(
         lines_of(lines, "server:"),
         [
@@ -63,9 +65,7 @@ fn scenario_6_on_the_virtual_clock() {
 
 #[test]
 fn the_demo_runs_scenario_6_on_the_real_clock() {
-    let output = Command::new(env!("CARGO_BIN_EXE_stage06-socket-io"))
-        .output()
-        .expect("the demo runs");
+    let output = Command::new(DEMO).output().expect("the demo runs");
     assert!(output.status.success(), "{output:?}");
     let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
