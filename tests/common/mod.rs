@@ -6,26 +6,58 @@ pub(crate) mod stage04;
 use std::path::Path;
 use std::process::Command;
 
+/// Which CPython runs a parity script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Python {
+    /// `python3`: 3.11, the version our stages follow.
+    Default,
+    /// `python3.12` (pyenv picks it by `PYENV_VERSION`): for stage 5's
+    /// fast path, whose `wait_for` is 3.12's.
+    V3_12,
+}
+
+impl Python {
+    fn command(self) -> Command {
+        match self {
+            Python::Default => Command::new("python3"),
+            Python::V3_12 => {
+                let mut command = Command::new("python3.12");
+                command.env("PYENV_VERSION", "3.12");
+                command
+            }
+        }
+    }
+}
+
 /// Run `tests/parity/<script>` with `python3` and return its standard output,
 /// or `None` (after saying so) when this machine has no `python3`.
 ///
 /// # Panics
 /// If the script runs but fails: a broken parity script must not pass.
+#[allow(dead_code, reason = "the tests that compare sections ask for those")]
 pub(crate) fn python_trace(script: &str) -> Option<String> {
+    python_trace_on(Python::Default, script)
+}
+
+/// [`python_trace`] on `python`: `None` (after saying so) when this machine
+/// does not have it (not found, or a pyenv shim with no such version).
+fn python_trace_on(python: Python, script: &str) -> Option<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/parity")
         .join(script);
-    let output = match Command::new("python3").arg(&path).output() {
-        Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("skipped: python3 not found, so {script} was not compared");
-            return None;
-        }
-        Err(error) => panic!("cannot start python3: {error}"),
+    let output = match python.command().arg(&path).output() {
+        Ok(output) if output.status.code() == Some(127) => None, // a shim, no such version
+        Ok(output) => Some(output),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => panic!("cannot start {python:?} python: {error}"),
+    };
+    let Some(output) = output else {
+        eprintln!("skipped: {python:?} python not found, so {script} was not compared");
+        return None;
     };
     assert!(
         output.status.success(),
-        "{script} failed:\n{}",
+        "{script} failed on {python:?} python:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     Some(String::from_utf8(output.stdout).expect("the script prints UTF-8"))
@@ -85,17 +117,22 @@ pub(crate) type Section = (String, Vec<String>);
 /// As [`python_trace`] and [`sections`] do.
 #[allow(dead_code, reason = "not every test binary prints sections")]
 pub(crate) fn python_sections(script: &'static str) -> Option<&'static [Section]> {
+    python_sections_on(Python::Default, script)
+}
+
+/// [`python_sections`] on `python`, from one run per test binary.
+fn python_sections_on(python: Python, script: &'static str) -> Option<&'static [Section]> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock, PoisonError};
 
-    type Runs = HashMap<&'static str, Option<&'static [Section]>>;
+    type Runs = HashMap<(Python, &'static str), Option<&'static [Section]>>;
     static RUNS: OnceLock<Mutex<Runs>> = OnceLock::new();
     let mut runs = RUNS
         .get_or_init(Mutex::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    *runs.entry(script).or_insert_with(|| {
-        let sections = sections(&python_trace(script)?);
+    *runs.entry((python, script)).or_insert_with(|| {
+        let sections = sections(&python_trace_on(python, script)?);
         // Kept for the rest of the test run: one small trace per script.
         Some(Vec::leak(sections))
     })
@@ -249,46 +286,6 @@ pub(crate) fn on_stage05_fast_path() -> bool {
     std::any::type_name::<stage05_cancellation::Timeout>().contains("::fast::")
 }
 
-/// The sections `tests/parity/<script>` prints on CPython 3.12
-/// (`python3.12`; pyenv picks it by `PYENV_VERSION`), from one run of it
-/// per test binary, or `None` when this machine has no python3.12.
-///
-/// # Panics
-/// If the script runs but fails, as [`python_sections`].
-#[allow(dead_code, reason = "only the stage 5 parity tests use it")]
-pub(crate) fn python312_sections(script: &'static str) -> Option<&'static [Section]> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock, PoisonError};
-
-    type Runs = HashMap<&'static str, Option<&'static [Section]>>;
-    static RUNS: OnceLock<Mutex<Runs>> = OnceLock::new();
-    let mut runs = RUNS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    *runs.entry(script).or_insert_with(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/parity")
-            .join(script);
-        let command = Command::new("python3.12")
-            .env("PYENV_VERSION", "3.12")
-            .arg(&path)
-            .output();
-        let output = match command {
-            Ok(output) if output.status.success() => output,
-            Ok(output) if output.status.code() == Some(127) => return None, // a shim, no 3.12
-            Ok(output) => panic!(
-                "{script} failed on python3.12:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(error) => panic!("cannot start python3.12: {error}"),
-        };
-        let trace = String::from_utf8(output.stdout).expect("the script prints UTF-8");
-        Some(Vec::leak(sections(&trace)))
-    })
-}
-
 /// [`compare_section`], with what the script prints on CPython 3.12
 /// (nothing is compared when there is no python3.12).
 ///
@@ -296,8 +293,7 @@ pub(crate) fn python312_sections(script: &'static str) -> Option<&'static [Secti
 /// If they differ, after showing the whole of our trace.
 #[allow(dead_code, reason = "only the stage 5 parity tests use it")]
 pub(crate) fn compare_section_312(script: &'static str, name: &str, rust: &[String]) {
-    let Some(sections) = python312_sections(script) else {
-        eprintln!("skipped: python3.12 not found, so section {name} was not compared");
+    let Some(sections) = python_sections_on(Python::V3_12, script) else {
         return;
     };
     let (_, python) = sections
