@@ -17,6 +17,7 @@
 //! | [`scenarios`] | scenario 6: reads from a device and a socket, interleaved with a sleeper | |
 
 pub mod epoll;
+pub mod monitor;
 pub mod scenarios;
 pub mod server;
 pub mod sock;
