@@ -18,6 +18,7 @@
 
 pub mod epoll;
 pub mod monitor;
+pub mod runners;
 pub mod scenarios;
 pub mod server;
 pub mod sock;
@@ -25,7 +26,8 @@ pub mod streams;
 pub mod transport;
 
 pub use epoll::EpollSelector;
-pub use server::{Server, start_server, start_server_with_limit};
+pub use runners::{Ended, run, run_per_core};
+pub use server::{Server, ServerOptions, start_server, start_server_with};
 pub use sock::{SockError, sock_accept, sock_connect, sock_recv, sock_recv_into, sock_sendall};
 pub use streams::{
     DEFAULT_LIMIT, StreamError, StreamReader, StreamReaderProtocol, StreamWriter, open_connection,

@@ -7,16 +7,14 @@ use std::process::ExitCode;
 
 use demo_support::{Transcript, demo_options};
 use stage01_generator_loop::{RealClock, VirtualClock};
-use stage05_cancellation::runners::INTERRUPTED_STATUS;
-use stage05_cancellation::{Runner, RunnerError};
-use stage06_socket_io::EpollSelector;
-use stage06_socket_io::scenarios::{echo_client, interleaved_reads, serve};
+use stage06_socket_io::scenarios::{Echo, echo_client, interleaved_reads, serve};
+use stage06_socket_io::{Ended, ServerOptions, run, run_per_core};
 
 const HELP: &str = "\
 Stage 6: non-blocking sockets and streams, on mio (epoll).
 
 Usage: cargo run -p stage06-socket-io [-- OPTIONS]
-       cargo run -p stage06-socket-io -- server [PORT [IDLE]]
+       cargo run -p stage06-socket-io -- server [PORT [IDLE]] [--loops N] [--bytes]
        cargo run -p stage06-socket-io -- client [PORT [LINE...]]
 
 With no command, scenario 6: a sleeper wakes every 0.05 s; a reader takes
@@ -27,7 +25,10 @@ All on one thread, one loop, waiting in epoll.
 server: an echo server on 127.0.0.1:PORT (8888; 0 for any free port),
 line by line, until Ctrl-C, which says \"Server shutting down\" to every
 client; a client whose next line takes longer than IDLE seconds (30) is
-dropped. The line `ps` answers the server's task table.
+dropped. The line `ps` answers the server's task table. --loops N: N
+threads, each its own loop, sharing the port (SO_REUSEPORT; PORT must not
+be 0). --bytes: echo bytes as they come, no lines and no timeout (the
+benchmark's server).
 client: connect to 127.0.0.1:PORT, send each LINE (hello, ps, bye), and
 print what comes back.
 
@@ -64,23 +65,80 @@ fn scenario_6(args: Vec<String>) -> ExitCode {
 }
 
 fn server(args: &[String]) -> ExitCode {
+    let (options, positional) = match server_options(args) {
+        Ok(parsed) => parsed,
+        Err(error) => return finish(Err(error)),
+    };
     let (port, idle) = match (
-        parse(args.first(), DEFAULT_PORT),
-        parse(args.get(1), DEFAULT_IDLE),
+        parse(positional.first(), DEFAULT_PORT),
+        parse(positional.get(1), DEFAULT_IDLE),
     ) {
         (Ok(port), Ok(idle)) => (port, idle),
         (Err(error), _) | (_, Err(error)) => return finish(Err(error)),
     };
-    let out = Transcript::echoing();
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let ran = run(async move { Ok(serve(address, idle, &out).await?) });
-    match ran {
-        Err(RunnerError::Interrupted { .. }) => {
-            println!("Interrupted: every connection told, the server closed");
-            ExitCode::from(INTERRUPTED_STATUS)
-        }
-        other => finish(other.map_err(|error| error.to_string())),
+    if options.loops > 1 && port == 0 {
+        return finish(Err("--loops shares one port: give its number".into()));
     }
+    let echo = if options.bytes {
+        Echo::Bytes
+    } else {
+        Echo::Lines { idle }
+    };
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listen = ServerOptions {
+        reuse_port: options.loops > 1,
+        ..ServerOptions::default()
+    };
+    let serve_here = |_loop_index| async move {
+        let out = Transcript::echoing();
+        Ok(serve(address, echo, listen, &out).await?)
+    };
+    let outcomes = if options.loops > 1 {
+        run_per_core(options.loops, serve_here)
+    } else {
+        vec![Ended::from(run(serve_here(0)))]
+    };
+    // Ctrl-C is how a server is meant to stop: once every loop has told
+    // its clients and closed, that is success.
+    let failed = outcomes.into_iter().find_map(|ended| match ended {
+        Ended::Failed(error) => Some(error),
+        Ended::Done | Ended::Interrupted => None,
+    });
+    if failed.is_none() {
+        println!("Interrupted: every connection told, the server closed");
+    }
+    finish(failed.map_or(Ok(()), Err))
+}
+
+/// What `server` was asked for besides its port and timeout.
+#[derive(Default)]
+struct ServerFlags {
+    loops: usize,
+    bytes: bool,
+}
+
+/// `args` split into the server's flags and its positional arguments.
+fn server_options(args: &[String]) -> Result<(ServerFlags, Vec<String>), String> {
+    let mut flags = ServerFlags {
+        loops: 1,
+        ..ServerFlags::default()
+    };
+    let mut positional = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bytes" => flags.bytes = true,
+            "--loops" => {
+                flags.loops = parse(args.next(), 0)?;
+                if flags.loops == 0 {
+                    return Err("--loops needs a number of loops, at least 1".into());
+                }
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option: {flag}")),
+            _ => positional.push(arg.clone()),
+        }
+    }
+    Ok((flags, positional))
 }
 
 fn client(args: &[String]) -> ExitCode {
@@ -96,19 +154,6 @@ fn client(args: &[String]) -> ExitCode {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let ran = run(async move { Ok(echo_client(address, &lines, &out).await?) });
     finish(ran.map_err(|error| error.to_string()))
-}
-
-/// Run `main` with stage 5's runner on an epoll loop: Ctrl-C cancels it,
-/// and every task cleans up.
-fn run(
-    main: impl std::future::Future<Output = Result<(), stage04_futures_tasks::FutureError>> + 'static,
-) -> Result<(), RunnerError> {
-    let selector = EpollSelector::new()
-        .map_err(|error| RunnerError::Loop(stage02_timed_events::LoopError::Poll(error)))?;
-    let runner = Runner::with_selector(RealClock::new(), selector)?;
-    let outcome = runner.run(main);
-    let closed = runner.close();
-    outcome.and(closed)
 }
 
 /// `arg` as a `T`, or `default` if there is none.

@@ -4,7 +4,9 @@
 mod echo;
 mod interleaved;
 
-pub use echo::{IDLE_FAREWELL, SHUTDOWN_FAREWELL, echo_client, handle_client, serve};
+pub use echo::{
+    Echo, IDLE_FAREWELL, SHUTDOWN_FAREWELL, echo_bytes, echo_client, handle_client, serve,
+};
 pub use interleaved::{SLEEPER_TICKS, interleaved_reads};
 
 use demo_support::Transcript;

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use mio::net::{TcpListener, TcpStream};
+use socket2::{Domain, Socket, Type};
 use stage02_timed_events::{AbstractEventLoop, CallbackPanic, ReportKind, get_running_loop};
 use stage03_read_readiness::{Interest, SelectorError, SelectorEventLoop, SelectorEvents};
 use stage04_futures_tasks::{Event, FutureError};
@@ -29,6 +30,10 @@ use crate::transport::SocketTransport;
 /// How many connections one readiness of the listener accepts at most
 /// (asyncio's `backlog`), so that a flood of them cannot hold the loop.
 const BACKLOG: usize = 100;
+
+/// How many connections the kernel queues for `accept`, as mio's
+/// `TcpListener::bind` asks (the kernel caps it at `somaxconn`).
+const LISTEN_BACKLOG: i32 = 1024;
 
 /// asyncio's `ACCEPT_RETRY_DELAY`: after `accept` fails for want of
 /// descriptors or memory, the server stops accepting this long (seconds).
@@ -95,35 +100,56 @@ where
     F: Fn(StreamReader, StreamWriter) -> C + 'static,
     C: std::future::Future<Output = Result<(), StreamError>> + 'static,
 {
-    start_server_with_limit(client_connected, address, DEFAULT_LIMIT).await
+    start_server_with(client_connected, address, ServerOptions::default()).await
 }
 
-/// [`start_server`] whose readers have the given `limit`.
+/// What else asyncio's `start_server` takes: `limit` (each reader's
+/// buffer) and `reuse_port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// The readers' limit (asyncio's `limit`, 64 KiB by default).
+    pub limit: usize,
+    /// Share the port with other listeners that ask for it too
+    /// (`SO_REUSEPORT`): the kernel spreads the connections among them, so
+    /// that each of several loops, one per core, accepts its share.
+    pub reuse_port: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_LIMIT,
+            reuse_port: false,
+        }
+    }
+}
+
+/// [`start_server`] with [`ServerOptions`].
 ///
 /// # Errors
 /// As [`start_server`]; `InvalidArgument` for a limit of zero.
-pub async fn start_server_with_limit<F, C>(
+pub async fn start_server_with<F, C>(
     client_connected: F,
     address: SocketAddr,
-    limit: usize,
+    options: ServerOptions,
 ) -> Result<Server, StreamError>
 where
     F: Fn(StreamReader, StreamWriter) -> C + 'static,
     C: std::future::Future<Output = Result<(), StreamError>> + 'static,
 {
     let event_loop = get_running_loop::<SelectorEventLoop>().map_err(StreamError::Loop)?;
-    if limit == 0 {
+    if options.limit == 0 {
         return Err(StreamError::InvalidArgument("the limit must be positive"));
     }
     // Binding and listening do not wait; asyncio's awaits are for its
     // name lookup, which an address needs none of.
-    let listener = TcpListener::bind(address).map_err(StreamError::Os)?;
+    let listener = listen(address, options.reuse_port).map_err(StreamError::Os)?;
     let state = Rc::new(ServerState {
         event_loop,
         fd: listener.as_raw_fd(),
         local_addr: listener.local_addr().map_err(StreamError::Os)?,
         listener: RefCell::new(Some(listener)),
-        limit,
+        limit: options.limit,
         client_connected: Box::new(move |reader, writer| {
             Box::pin(client_connected(reader, writer))
         }),
@@ -137,6 +163,22 @@ where
     Ok(Server { state })
 }
 // ANCHOR_END: start_server
+
+/// A listening socket on `address`, as asyncio's `create_server` makes
+/// it: `SO_REUSEADDR` (a restarted server need not wait out its old
+/// connections' `TIME_WAIT`), and `SO_REUSEPORT` if asked.
+fn listen(address: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    if !reuse_port {
+        return TcpListener::bind(address); // mio sets SO_REUSEADDR itself
+    }
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
 
 impl ServerState {
     /// asyncio's `_start_serving`: a reader on the listener.

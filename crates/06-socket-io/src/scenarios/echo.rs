@@ -18,7 +18,7 @@ use stage04_futures_tasks::{FutureError, task_table};
 use stage05_cancellation::{is_timeout, timeout};
 
 use super::stamp;
-use crate::server::start_server;
+use crate::server::{ServerOptions, start_server_with};
 use crate::streams::{StreamError, StreamReader, StreamWriter, open_connection};
 
 /// What the server says to a client that took too long with a line.
@@ -88,18 +88,59 @@ async fn serve_lines(
 }
 // ANCHOR_END: handle_client
 
-/// The echo server on `address` (port 0: any free one), its connections
-/// dropped after `idle` seconds without a line; says where it listens,
-/// then serves until cancelled.
+// ANCHOR: echo_bytes
+/// The server of uvloop's echo benchmark (vmbench's `echo_client_streams`):
+/// whatever comes, sent back as it came, until the client closes. What
+/// chapter 7's benchmark runs on every loop alike; no lines, no timeout.
+pub async fn echo_bytes(reader: StreamReader, writer: StreamWriter) -> Result<(), StreamError> {
+    loop {
+        let data = reader.read(READ_SIZE).await?;
+        if data.is_empty() {
+            break; // the client closed its end
+        }
+        writer.write(&data)?;
+        writer.drain().await?;
+    }
+    writer.close();
+    Ok(())
+}
+// ANCHOR_END: echo_bytes
+
+/// How much `echo_bytes` takes at a time: asyncio's `read(n)` gives what
+/// is buffered, up to `n`, so this is only a cap.
+const READ_SIZE: usize = 64 * 1024;
+
+/// What the server echoes: lines, or bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Echo {
+    /// Each line back as `echo: <line>` ([`handle_client`]); a client
+    /// whose next line takes longer than this many seconds is dropped.
+    Lines {
+        /// The idle timeout, in seconds.
+        idle: f64,
+    },
+    /// Bytes back as they came ([`echo_bytes`]).
+    Bytes,
+}
+
+/// The echo server on `address` (port 0: any free one); says where it
+/// listens, then serves until cancelled.
 ///
 /// # Errors
 /// If the address cannot be had.
-pub async fn serve(address: SocketAddr, idle: f64, out: &Transcript) -> Result<(), StreamError> {
-    let server = start_server(
-        move |reader, writer| handle_client(reader, writer, idle),
-        address,
-    )
-    .await?;
+pub async fn serve(
+    address: SocketAddr,
+    echo: Echo,
+    options: ServerOptions,
+    out: &Transcript,
+) -> Result<(), StreamError> {
+    let server = match echo {
+        Echo::Lines { idle } => {
+            let handle = move |reader, writer| handle_client(reader, writer, idle);
+            start_server_with(handle, address, options).await?
+        }
+        Echo::Bytes => start_server_with(echo_bytes, address, options).await?,
+    };
     out.say(format!("serving on {}", server.local_addr()));
     server.serve_forever().await
 }
