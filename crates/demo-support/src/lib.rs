@@ -9,8 +9,10 @@
 //! | [`transcript`] | what a demo prints, kept so that a test can read it back; comparing it with a committed file (`BLESS=1` rewrites the file) |
 //! | [`timeline`] | a record of what a loop did, drawn as text or as SVG |
 //! | [`demo_options`] | a demo's command line, and printing that survives a closed pipe |
+//! | [`descriptors`] | the descriptor limit, raised for ten thousand sockets |
 
 pub mod demo_options;
+pub mod descriptors;
 pub mod timeline;
 pub mod transcript;
 
