@@ -30,3 +30,5 @@ mod fetch;
 pub use fetch::{
     Order, PAGES, Page, fetch_all, fetch_first_line, fetch_pages, parallel_fetch, serve_pages,
 };
+
+pub mod load;

@@ -90,6 +90,10 @@ impl StreamError {
     pub fn kind(&self) -> Option<io::ErrorKind> {
         match self {
             StreamError::Os(error) => Some(error.kind()),
+            // A stream's error, carried out of a task or a timeout scope.
+            StreamError::Future(FutureError::Exception(error)) => {
+                error.downcast_ref::<StreamError>()?.kind()
+            }
             _ => None,
         }
     }

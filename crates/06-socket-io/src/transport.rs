@@ -30,6 +30,15 @@ use stage03_read_readiness::{Interest, SelectorError, SelectorEventLoop, Selecto
 /// asyncio's `max_size`: how much one `recv` asks for.
 pub const MAX_SIZE: usize = 256 * 1024;
 
+thread_local! {
+    /// One `recv`'s worth of room, shared by every transport of the
+    /// thread: a loop reads one socket at a time, and the protocol copies
+    /// what it keeps. (asyncio's `recv` makes a new `bytes` each time.) A
+    /// buffer per transport would keep 256 KiB for each connection, idle
+    /// or not: 2.5 GiB for ten thousand.
+    static READ_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 /// asyncio's default high-water mark: above it, the protocol is asked to
 /// pause writing.
 pub const HIGH_WATER: usize = 64 * 1024;
@@ -99,8 +108,6 @@ struct Inner {
     reading_paused: Cell<bool>,
     /// The protocol was told `pause_writing` and not yet `resume_writing`.
     protocol_paused: Cell<bool>,
-    /// One `recv`'s worth, reused from read to read.
-    read_buffer: RefCell<Vec<u8>>,
     peer_addr: Option<SocketAddr>,
     local_addr: Option<SocketAddr>,
 }
@@ -136,7 +143,6 @@ impl SocketTransport {
             conn_lost: Cell::new(false),
             reading_paused: Cell::new(false),
             protocol_paused: Cell::new(false),
-            read_buffer: RefCell::new(Vec::new()),
         });
         inner.add_reader()?;
         Ok(Self { inner })
@@ -291,6 +297,13 @@ impl SocketTransport {
     pub fn fd(&self) -> RawFd {
         self.inner.fd
     }
+
+    /// asyncio's `get_extra_info('socket')`, for what the transport does
+    /// not do itself (a socket option, say): `with` the socket, unless it
+    /// is closed already.
+    pub fn with_socket<T>(&self, with: impl FnOnce(&TcpStream) -> T) -> Option<T> {
+        self.inner.sock.borrow().as_ref().map(with)
+    }
 }
 
 impl Inner {
@@ -333,7 +346,7 @@ impl Inner {
         if self.conn_lost.get() {
             return;
         }
-        let mut data = self.read_buffer.take();
+        let mut data = READ_BUFFER.take();
         data.resize(MAX_SIZE, 0);
         match self.with_sock(|sock| recv(sock, &mut data)) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -347,7 +360,7 @@ impl Inner {
                 }
             }
         }
-        self.read_buffer.replace(data);
+        READ_BUFFER.set(data);
     }
 
     /// asyncio's `_read_ready__on_eof`: the protocol decides whether the

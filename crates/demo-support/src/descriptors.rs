@@ -59,6 +59,19 @@ pub fn raise_descriptor_limit(needed: u64) -> Result<u64, DescriptorLimitError> 
     Ok(hard)
 }
 
+/// Lower this process's soft descriptor limit to `limit`, to see a
+/// program run out of descriptors (the hard limit stays, so it can be
+/// raised again).
+///
+/// # Errors
+/// `Os` if the limit cannot be read or set.
+pub fn lower_descriptor_limit(limit: u64) -> Result<(), DescriptorLimitError> {
+    let (_, hard) =
+        rlimit::getrlimit(rlimit::Resource::NOFILE).map_err(DescriptorLimitError::Os)?;
+    rlimit::setrlimit(rlimit::Resource::NOFILE, limit.min(hard), hard)
+        .map_err(DescriptorLimitError::Os)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

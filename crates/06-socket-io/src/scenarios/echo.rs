@@ -9,6 +9,7 @@
 //! A client that sends `ps` gets the server's task table (stage 4), one
 //! task per connection among them.
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 
 use demo_support::Transcript;
@@ -55,6 +56,8 @@ pub async fn handle_client(
     writer.close();
     match ended {
         Err(StreamError::Future(error)) if is_timeout(&error) => Ok(()), // dropped, as meant
+        // The client left without a goodbye (a reset): nothing to report.
+        Err(error) if error.kind() == Some(ErrorKind::ConnectionReset) => Ok(()),
         other => other,
     }
 }
