@@ -14,7 +14,9 @@
 //! | [`transport`] | a connection driven by the loop, calling a protocol back; write buffer and water marks | `_SelectorSocketTransport` (selector_events.py), `Protocol`, `_FlowControlMixin` (transports.py) |
 //! | [`streams`] | reads that wait for a line or n bytes, writes that drain, connections | `StreamReader`, `StreamWriter`, `StreamReaderProtocol`, `open_connection` (streams.py) |
 //! | [`server`] | a listening socket, a task per connection, and the accept loop's back-off | `Server` (base_events.py), `_accept_connection` (selector_events.py), `start_server` (streams.py) |
-//! | [`scenarios`] | scenario 6: reads from a device and a socket, interleaved with a sleeper | |
+//! | [`runners`] | a program run on an epoll loop; one loop per core, sharing a port | `asyncio.run` (runners.py); `start_server(reuse_port=True)` |
+//! | [`monitor`] | a console on a port that lists, locates and cancels tasks | aiomonitor's `start_monitor` and its commands |
+//! | [`scenarios`] | scenario 6, the echo server, the chunked response, parallel fetches, and load: ten thousand clients and their faults | |
 
 pub mod epoll;
 pub mod monitor;

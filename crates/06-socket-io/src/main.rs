@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use demo_support::{Transcript, demo_options};
 use stage01_generator_loop::{RealClock, VirtualClock};
+use stage06_socket_io::monitor::start_monitor;
 use stage06_socket_io::scenarios::{Echo, echo_client, interleaved_reads, serve};
 use stage06_socket_io::{Ended, ServerOptions, run, run_per_core};
 
@@ -14,7 +15,7 @@ const HELP: &str = "\
 Stage 6: non-blocking sockets and streams, on mio (epoll).
 
 Usage: cargo run -p stage06-socket-io [-- OPTIONS]
-       cargo run -p stage06-socket-io -- server [PORT [IDLE]] [--loops N] [--bytes]
+       cargo run -p stage06-socket-io -- server [PORT [IDLE]] [--loops N] [--bytes] [--monitor PORT]
        cargo run -p stage06-socket-io -- client [PORT [LINE...]]
 
 With no command, scenario 6: a sleeper wakes every 0.05 s; a reader takes
@@ -28,7 +29,9 @@ client; a client whose next line takes longer than IDLE seconds (30) is
 dropped. The line `ps` answers the server's task table. --loops N: N
 threads, each its own loop, sharing the port (SO_REUSEPORT; PORT must not
 be 0). --bytes: echo bytes as they come, no lines and no timeout (the
-benchmark's server).
+benchmark's server). --monitor PORT: a monitor console on that port (0:
+any free one), as aiomonitor's; `nc 127.0.0.1 PORT`, then `help`. With
+--loops, it watches the first loop.
 client: connect to 127.0.0.1:PORT, send each LINE (hello, ps, bye), and
 print what comes back.
 
@@ -89,8 +92,17 @@ fn server(args: &[String]) -> ExitCode {
         reuse_port: options.loops > 1,
         ..ServerOptions::default()
     };
-    let serve_here = |_loop_index| async move {
+    let monitor = options.monitor;
+    let serve_here = move |loop_index| async move {
         let out = Transcript::echoing();
+        if let (Some(port), 0) = (monitor, loop_index) {
+            let console = start_monitor(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+            out.say(format!(
+                "monitor on {} (try: nc {})",
+                console.local_addr(),
+                console.local_addr().to_string().replace(':', " ")
+            ));
+        }
         Ok(serve(address, echo, listen, &out).await?)
     };
     let outcomes = if options.loops > 1 {
@@ -115,6 +127,7 @@ fn server(args: &[String]) -> ExitCode {
 struct ServerFlags {
     loops: usize,
     bytes: bool,
+    monitor: Option<u16>,
 }
 
 /// `args` split into the server's flags and its positional arguments.
@@ -128,6 +141,7 @@ fn server_options(args: &[String]) -> Result<(ServerFlags, Vec<String>), String>
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bytes" => flags.bytes = true,
+            "--monitor" => flags.monitor = Some(parse(args.next(), 0)?),
             "--loops" => {
                 flags.loops = parse(args.next(), 0)?;
                 if flags.loops == 0 {

@@ -3,7 +3,7 @@
 //! end the server, which says goodbye to a client still connected and
 //! exits with status 0: Ctrl-C is how a server is meant to stop. Answers and order only, every wait bounded.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -78,4 +78,88 @@ fn the_server_echoes_the_client_and_ctrl_c_says_goodbye_and_exits_0() {
         "Interrupted: every connection told, the server closed\n"
     );
     assert_eq!(status.code(), Some(0));
+}
+
+/// A child process killed if the test fails first (it would hold the
+/// test's output open, and the run would never end).
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Read from the monitor until its prompt: what it said before it.
+fn until_prompt(reader: &mut BufReader<TcpStream>) -> String {
+    let prompt = stage06_socket_io::monitor::PROMPT.as_bytes();
+    let mut said = Vec::new();
+    while !said.ends_with(prompt) {
+        let mut byte = [0];
+        std::io::Read::read_exact(reader, &mut byte).expect("the monitor answers");
+        said.push(byte[0]);
+    }
+    said.truncate(said.len() - prompt.len());
+    String::from_utf8(said).unwrap()
+}
+
+#[test]
+fn the_server_with_a_monitor_shows_a_connection_s_task_in_ps() {
+    let mut server = KilledOnDrop(
+        Command::new(DEMO)
+            .args(["server", "0", "--monitor", "0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the server starts"),
+    );
+    let server = &mut server.0;
+    let mut out = BufReader::new(server.stdout.take().expect("its output"));
+    let address_in = |line: &str, prefix: &str| -> String {
+        let rest = line
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{line}"));
+        rest.split(' ').next().unwrap().trim_end().to_string()
+    };
+    let (mut first, mut second) = (String::new(), String::new());
+    out.read_line(&mut first).unwrap();
+    out.read_line(&mut second).unwrap();
+    let monitor = address_in(&first, "monitor on ");
+    let serving = address_in(&second, "serving on ");
+
+    // A client connected to the echo server: its task is in the table.
+    let client = TcpStream::connect(&serving).unwrap();
+    std::io::Write::write_all(&mut &client, b"hi\n").unwrap();
+    let mut client_reader = BufReader::new(client.try_clone().unwrap());
+    let mut echo = String::new();
+    client_reader.read_line(&mut echo).unwrap();
+    assert_eq!(echo, "echo: hi\n");
+
+    let console = TcpStream::connect(&monitor).unwrap();
+    console
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut console_reader = BufReader::new(console.try_clone().unwrap());
+    let greeting = until_prompt(&mut console_reader);
+    assert!(greeting.starts_with("Asyncio Monitor: "), "{greeting}");
+    std::io::Write::write_all(&mut &console, b"ps\n").unwrap();
+    let table = until_prompt(&mut console_reader);
+    // main (serving), the connection's task (waiting in its stream for a
+    // line), and the monitor's; the table says where each waits.
+    assert!(table.starts_with("4 tasks\n"), "{table}");
+    assert!(
+        table.contains("future at crates/06-socket-io/src/streams.rs"),
+        "{table}"
+    );
+    assert!(table.contains("monitor    running"), "{table}");
+    std::io::Write::write_all(&mut &console, b"quit\n").unwrap();
+    let mut bye = String::new();
+    console_reader.read_to_string(&mut bye).unwrap();
+    assert_eq!(bye, "Bye\n");
+
+    // SAFETY: kill(2) with the pid of our own child and a valid signal.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    assert_eq!(server.wait().unwrap().code(), Some(0));
 }
