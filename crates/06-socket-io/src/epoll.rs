@@ -23,7 +23,7 @@
 //! self-pipe: a `mio::Waker`, an eventfd in the same epoll instance, which
 //! the loop takes from the selector ([`Selector::own_wake_up`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
@@ -53,6 +53,10 @@ pub struct EpollSelector<D = ()> {
     /// What epoll reported for each descriptor and no operation has found
     /// exhausted since: the level, kept from the edges.
     kept: BTreeMap<RawFd, Interest>,
+    /// Descriptors whose peer has closed its end, or that failed: readable
+    /// for good (a `recv` answers the end, or the error), whatever an
+    /// operation says of its reads.
+    ended: BTreeSet<RawFd>,
     /// Whether another thread can wake this selector (mio's `Waker`, an
     /// eventfd in the same epoll instance), once the loop has asked.
     wakes: bool,
@@ -70,6 +74,7 @@ impl<D> EpollSelector<D> {
             poll: Poll::new()?,
             events: Events::with_capacity(EVENTS_PER_WAIT),
             kept: BTreeMap::new(),
+            ended: BTreeSet::new(),
             wakes: false,
         })
     }
@@ -148,6 +153,7 @@ impl<D> Selector for EpollSelector<D> {
         // the same number registered later starts afresh, and epoll
         // reports what is ready then as its first edge.
         self.kept.remove(&fd);
+        self.ended.remove(&fd);
         Ok(key.data)
     }
     // ANCHOR_END: register
@@ -168,8 +174,11 @@ impl<D> Selector for EpollSelector<D> {
 
     // ANCHOR: select
     fn forget_readiness(&mut self, fd: RawFd, what: Interest) {
+        // A read that came back short says there was no more data, not
+        // that the end, which came with it, has been read.
+        let forget_read = what.read && !self.ended.contains(&fd);
         if let Some(kept) = self.kept.get_mut(&fd) {
-            kept.read &= !what.read;
+            kept.read &= !forget_read;
             kept.write &= !what.write;
             if kept.is_empty() {
                 self.kept.remove(&fd);
@@ -214,6 +223,9 @@ impl<D> Selector for EpollSelector<D> {
                 read: event.is_readable() || event.is_read_closed() || trouble,
                 write: event.is_writable() || event.is_write_closed() || trouble,
             };
+            if event.is_read_closed() || trouble {
+                self.ended.insert(fd);
+            }
             let kept = self.kept.entry(fd).or_default();
             kept.read |= found.read;
             kept.write |= found.write;

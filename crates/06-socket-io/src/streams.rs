@@ -297,8 +297,11 @@ impl StreamReader {
     fn take(&self, n: usize) -> Vec<u8> {
         let data = {
             let mut buffer = self.state.buffer.borrow_mut();
-            let n = n.min(buffer.len());
-            buffer.drain(..n).collect()
+            if n >= buffer.len() {
+                std::mem::take(&mut *buffer) // all of it: hand it over, uncopied
+            } else {
+                buffer.drain(..n).collect()
+            }
         };
         self.maybe_resume_transport();
         data

@@ -341,7 +341,8 @@ impl Inner {
     /// asyncio's `_read_ready__data_received`, the reader: one `recv`, its
     /// bytes to the protocol; zero bytes is the peer's end of file. Called
     /// again at the next turn for as long as the selector keeps the socket
-    /// readable, which is until a `recv` would block and says so.
+    /// readable, which is until a `recv` would block, or comes back short,
+    /// and says so.
     fn read_ready(self: &Rc<Self>) {
         if self.conn_lost.get() {
             return;
@@ -355,6 +356,13 @@ impl Inner {
             Err(error) => self.fatal_error(error),
             Ok(0) => self.read_eof(),
             Ok(count) => {
+                // Less than asked for: the kernel had no more. The next
+                // `recv` would only say "would block", so say it now and
+                // save the call, as tokio does. Bytes that come later are
+                // a new edge, which epoll reports.
+                if count < data.len() {
+                    self.event_loop.would_block(self.fd, Interest::READ);
+                }
                 if let Some(protocol) = self.protocol() {
                     protocol.data_received(&data[..count]);
                 }

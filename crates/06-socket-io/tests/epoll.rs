@@ -85,6 +85,25 @@ fn unread_data_is_reported_at_every_select_until_an_operation_would_block() {
 }
 
 #[test]
+fn the_end_of_the_stream_stays_ready_whatever_a_read_says() {
+    let mut selector = EpollSelector::new().unwrap();
+    let (reader, mut writer) = pair();
+    let fd = reader.as_raw_fd();
+    selector.register(fd, Interest::READ, ()).unwrap();
+    // The last bytes and the end arrive together: one edge for both.
+    writer.write_all(b"last").unwrap();
+    writer.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(look(&mut selector), [(fd, Interest::READ)]);
+    // A read that came back short says so (the transport does), but the
+    // end has not been read: forgetting it would leave it unread for good.
+    let mut buffer = [0; 16];
+    assert_eq!((&reader).read(&mut buffer).unwrap(), 4);
+    selector.forget_readiness(fd, Interest::READ);
+    assert_eq!(look(&mut selector), [(fd, Interest::READ)]);
+    assert_eq!((&reader).read(&mut buffer).unwrap(), 0, "the end");
+}
+
+#[test]
 fn data_that_comes_while_the_reader_is_away_is_not_lost() {
     let mut selector = EpollSelector::new().unwrap();
     let (reader, mut writer) = pair();
