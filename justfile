@@ -37,6 +37,14 @@ book-build:
 bench N="":
     if [ -z "{{N}}" ]; then cargo bench --workspace --all-features; else cargo bench -p stage$(basename crates/0{{N}}-*) --features bench; fi
 
+# The echo benchmark: stage 6 against tokio, asyncio and uvloop (chapter 7).
+bench-echo:
+    cargo bench -p stage06-socket-io --features bench --bench echo
+
+# Ten thousand connections to stage 6's echo server, from one client loop.
+load *ARGS:
+    cargo run --release --example ten_thousand -- {{ARGS}}
+
 # Everything CI checks.
 ci:
     bash .ci/run

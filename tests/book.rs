@@ -224,3 +224,44 @@ fn every_picture_in_the_book_is_drawn_by_a_test() {
         );
     }
 }
+
+/// The rows of the table between `<!-- runtime map -->` and
+/// `<!-- /runtime map -->` in `page`: each names, in backticks, a function
+/// or type first in its second column, and the file it is in third.
+fn runtime_map(page: &str) -> Vec<(String, String)> {
+    let text = fs::read_to_string(book_src().join(page)).unwrap();
+    let (_, rest) = text
+        .split_once("<!-- runtime map -->")
+        .unwrap_or_else(|| panic!("{page} has no runtime map"));
+    let (table, _) = rest.split_once("<!-- /runtime map -->").unwrap();
+    table
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| #"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells[1].split('`').nth(1).expect("a name in backticks");
+            let file = cells[2].trim_matches('`');
+            (name.to_string(), file.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_step_of_the_runtime_map_is_where_the_book_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = runtime_map("ch07-at-scale.md");
+    assert!(map.len() >= 10, "{map:?}");
+    for (name, file) in map {
+        let source = fs::read_to_string(root.join(&file))
+            .unwrap_or_else(|e| panic!("the runtime map names {file}: {e}"));
+        let defined = ["fn", "struct", "trait", "enum"].iter().any(|kind| {
+            source.contains(&format!("{kind} {name}("))
+                || source.contains(&format!("{kind} {name}<"))
+                || source.contains(&format!("{kind} {name} "))
+        });
+        assert!(
+            defined,
+            "the runtime map says `{name}` is in {file}; it is not"
+        );
+    }
+}

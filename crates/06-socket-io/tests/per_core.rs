@@ -60,7 +60,13 @@ fn two_loops_share_a_port_and_the_kernel_spreads_the_connections() {
                         served.fetch_add(1, Ordering::SeqCst);
                         echo_bytes(reader, writer)
                     };
-                    let server = start_server_with(handle, address, options).await?;
+                    let server = match start_server_with(handle, address, options).await {
+                        Ok(server) => server,
+                        Err(error) => {
+                            stop.store(true, Ordering::SeqCst); // the other loop too
+                            return Err(error.into());
+                        }
+                    };
                     listening.fetch_add(1, Ordering::SeqCst);
                     while !stop.load(Ordering::SeqCst) {
                         sleep(0.01, ()).await?;
@@ -71,6 +77,9 @@ fn two_loops_share_a_port_and_the_kernel_spreads_the_connections() {
             })
         });
         while listening.load(Ordering::SeqCst) < 2 {
+            if loops.is_finished() {
+                panic!("a loop ended before it listened: {:?}", loops.join());
+            }
             std::thread::yield_now();
         }
         for _ in 0..CLIENTS {
