@@ -1745,6 +1745,41 @@ fn grouped(value: f64) -> String {
     out
 }
 
+/// A table of requests per second and server µs per request: a row per
+/// server of `entries`, two columns per connection count of `counts`.
+fn rate_table(
+    out: &mut String,
+    entries: &[Entry],
+    counts: &[usize],
+    results: &BTreeMap<(&'static str, usize), Vec<Sample>>,
+) {
+    let mut header = "| server |".to_string();
+    let mut rule = "|---|".to_string();
+    for &count in counts {
+        let _ = write!(header, " {}: req/s | µs/req |", connections_label(count));
+        rule.push_str("--:|--:|");
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    for entry in entries {
+        let mut row = format!("| {} |", entry.name);
+        for &count in counts {
+            match results.get(&(entry.key, count)).and_then(|s| Median::of(s)) {
+                Some(median) => {
+                    let _ = write!(
+                        row,
+                        " {}{} | {:.2} |",
+                        grouped(median.per_second),
+                        if median.disturbed { " †" } else { "" },
+                        median.server_us
+                    );
+                }
+                None => row.push_str(" – | – |"),
+            }
+        }
+        let _ = writeln!(out, "{row}");
+    }
+}
+
 fn connections_label(count: usize) -> String {
     if count == 1 {
         "1 conn".into()
@@ -1831,32 +1866,7 @@ impl Report<'_> {
              Server on one core, client on the other. µs/req is the server's CPU \
              time (all its threads) over the window, per request completed in it.\n"
         );
-        let mut header = "| server |".to_string();
-        let mut rule = "|---|".to_string();
-        for &count in counts {
-            let label = connections_label(count);
-            let _ = write!(header, " {label}: req/s | µs/req |");
-            rule.push_str("--:|--:|");
-        }
-        let _ = writeln!(out, "{header}\n{rule}");
-        for entry in &self.plan.throughput {
-            let mut row = format!("| {} |", entry.name);
-            for &count in counts {
-                match results.get(&(entry.key, count)).and_then(|s| Median::of(s)) {
-                    Some(median) => {
-                        let _ = write!(
-                            row,
-                            " {}{} | {:.2} |",
-                            grouped(median.per_second),
-                            if median.disturbed { " †" } else { "" },
-                            median.server_us
-                        );
-                    }
-                    None => row.push_str(" – | – |"),
-                }
-            }
-            let _ = writeln!(out, "{row}");
-        }
+        rate_table(out, &self.plan.throughput, counts, results);
         out.push('\n');
     }
 
@@ -1970,31 +1980,7 @@ impl Report<'_> {
              Nothing pinned: the server and the client (one thread) share both CPUs. \
              µs/req is the server's CPU time, all threads, per request.\n"
         );
-        let mut header = "| server |".to_string();
-        let mut rule = "|---|".to_string();
-        for count in CORE_CONNECTIONS {
-            let _ = write!(header, " {}: req/s | µs/req |", connections_label(count));
-            rule.push_str("--:|--:|");
-        }
-        let _ = writeln!(out, "{header}\n{rule}");
-        for entry in &self.plan.cores {
-            let mut row = format!("| {} |", entry.name);
-            for count in CORE_CONNECTIONS {
-                match results.get(&(entry.key, count)).and_then(|s| Median::of(s)) {
-                    Some(median) => {
-                        let _ = write!(
-                            row,
-                            " {}{} | {:.2} |",
-                            grouped(median.per_second),
-                            if median.disturbed { " †" } else { "" },
-                            median.server_us
-                        );
-                    }
-                    None => row.push_str(" – | – |"),
-                }
-            }
-            let _ = writeln!(out, "{row}");
-        }
+        rate_table(out, &self.plan.cores, &CORE_CONNECTIONS, results);
         let median =
             |key: &str, count: usize| results.get(&(key, count)).and_then(|s| Median::of(s));
         let rps = |key: &str, count: usize| median(key, count).map(|m| m.per_second);

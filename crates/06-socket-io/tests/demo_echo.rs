@@ -8,6 +8,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
 const DEMO: &str = env!("CARGO_BIN_EXE_stage06-socket-io");
 
 #[test]
@@ -56,10 +58,7 @@ fn the_server_echoes_the_client_and_ctrl_c_says_goodbye_and_exits_0() {
     let mut echo = String::new();
     stays_reader.read_line(&mut echo).unwrap();
     assert_eq!(echo, "echo: here\n");
-    // SAFETY: kill(2) with the pid of our own child and a valid signal.
-    #[allow(unsafe_code)]
-    let sent = unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(sent, 0);
+    common::interrupt(&server);
     let mut goodbye = String::new();
     stays_reader.read_line(&mut goodbye).unwrap();
     assert_eq!(goodbye, "Server shutting down\n");
@@ -157,9 +156,6 @@ fn the_server_with_a_monitor_shows_a_connection_s_task_in_ps() {
     console_reader.read_to_string(&mut bye).unwrap();
     assert_eq!(bye, "Bye\n");
 
-    // SAFETY: kill(2) with the pid of our own child and a valid signal.
-    #[allow(unsafe_code)]
-    let sent = unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(sent, 0);
+    common::interrupt(server);
     assert_eq!(server.wait().unwrap().code(), Some(0));
 }

@@ -15,6 +15,8 @@ use stage05_cancellation::sleep;
 use stage06_socket_io::scenarios::echo_bytes;
 use stage06_socket_io::{Ended, ServerOptions, run_per_core, start_server_with};
 
+mod common;
+
 const DEMO: &str = env!("CARGO_BIN_EXE_stage06-socket-io");
 const CLIENTS: usize = 100;
 
@@ -113,10 +115,7 @@ fn the_demo_server_on_two_loops_echoes_and_ctrl_c_ends_both_with_0() {
     for _ in 0..10 {
         echo_once(address);
     }
-    // SAFETY: kill(2) with the pid of our own child and a valid signal.
-    #[allow(unsafe_code)]
-    let sent = unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(sent, 0);
+    common::interrupt(&server);
     assert_eq!(server.wait().unwrap().code(), Some(0));
     let mut last = String::new();
     out.read_to_string(&mut last).unwrap();

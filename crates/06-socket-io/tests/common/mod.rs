@@ -74,3 +74,12 @@ pub(crate) async fn turns(count: usize) -> Result<(), FutureError> {
     }
     Ok(())
 }
+
+/// Ctrl-C to `child` (a real SIGINT), as a reader's terminal would send it.
+pub(crate) fn interrupt(child: &std::process::Child) {
+    // SAFETY: kill(2) takes a process id and a signal number and touches no
+    // memory of ours; the id is our own child's, not yet waited for.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0, "{}", std::io::Error::last_os_error());
+}
