@@ -36,7 +36,8 @@ const END_OF_TABLE: &str = ".\n";
 /// Serve one connection until the client closes it: each line comes back
 /// as `echo: <line>`; `ps` gets the task table. A line that takes longer
 /// than `idle` seconds ends the connection; so does a cancellation (the
-/// server shutting down), after a goodbye.
+/// server shutting down), after a goodbye. A client that resets the
+/// connection has only left: nothing to report.
 pub async fn handle_client(
     reader: StreamReader,
     writer: StreamWriter,
