@@ -23,7 +23,7 @@ use demo_support::demo_options::print_line;
 use demo_support::descriptors::{lower_descriptor_limit, raise_descriptor_limit};
 use stage04_futures_tasks::FutureError;
 use stage06_socket_io::scenarios::load::{
-    Tally, await_shutdown, connect_all, exchange, one_by_one, slowloris,
+    Tally, connect_all, exchange, one_by_one, slowloris, until_shutdown,
 };
 use stage06_socket_io::scenarios::{Echo, serve};
 use stage06_socket_io::{Ended, ServerOptions, run};
@@ -46,8 +46,10 @@ Options:
   --slowloris N     of the connections, this many send one byte and stall,
                     for the server to drop after --idle seconds (0)
   --idle SECONDS    the server's idle timeout (30)
-  --interrupt       once all are open, Ctrl-C the server: every client must
-                    be told \"Server shutting down\", or closed cleanly
+  --interrupt       every client sends lines and reads the echoes, again and
+                    again; once each has had one, Ctrl-C the server: every
+                    client must be told \"Server shutting down\", or closed
+                    cleanly
   --server-fds N    the server may hold only N descriptors: it runs out,
                     backs off, and serves the rest as clients leave (each
                     client then closes after its answer, not all at once)
@@ -236,8 +238,7 @@ async fn clients(
         ));
     }
     let mut tally = if plan.interrupt {
-        interrupt(server);
-        await_shutdown(open).await?
+        until_shutdown(open, plan.size, move || interrupt(server)).await?
     } else {
         exchange(open, plan.size, plan.pieces, plan.reset).await?
     };
@@ -252,8 +253,11 @@ const MIB: f64 = 1024.0 * 1024.0;
 fn say_tally(out: &Transcript, plan: &Plan, tally: &Tally) {
     if plan.interrupt {
         out.say(format!(
-            "Ctrl-C: {} told \"Server shutting down\", {} closed without a word",
-            tally.told_shutdown, tally.closed
+            "Ctrl-C while every client sent lines: {} told \"Server shutting down\", \
+             {} closed without a word; every echo before it whole: {}",
+            tally.told_shutdown,
+            tally.closed,
+            if tally.lost() == 0 { "yes" } else { "no" }
         ));
     }
     if plan.slowloris > 0 {

@@ -53,6 +53,7 @@ pub async fn handle_client(
         // The goodbye is best effort: the client may be gone already.
         let _ = writer.write(format!("{farewell}\n").as_bytes());
         let _ = writer.drain().await;
+        linger(&reader, &writer).await;
     }
     writer.close();
     match ended {
@@ -62,6 +63,31 @@ pub async fn handle_client(
         other => other,
     }
 }
+
+/// How long a goodbye waits for the client to close its end, in seconds.
+const LINGER: f64 = 1.0;
+
+// ANCHOR: linger
+/// A lingering close, as web servers make one: after a goodbye, shut our
+/// side (the client reads the goodbye, then the end), and read whatever
+/// the client still sends until it closes its own side, for at most
+/// [`LINGER`] seconds. A socket closed with bytes unread in the kernel
+/// (a line the client sent as the server gave up) ends with a reset, not
+/// a goodbye, and the client's kernel throws the goodbye away unread.
+async fn linger(reader: &StreamReader, writer: &StreamWriter) {
+    if writer.write_eof().is_err() {
+        return; // closing already
+    }
+    let Ok(scope) = timeout(Some(LINGER)) else {
+        return;
+    };
+    let until_the_end = scope.run(async {
+        while !reader.read(READ_SIZE).await?.is_empty() {}
+        Ok(())
+    });
+    let _best_effort = until_the_end.await;
+}
+// ANCHOR_END: linger
 
 /// Answer lines until the end of the stream.
 async fn serve_lines(

@@ -8,6 +8,7 @@
 //! that dawdle (slowloris), and a server shut down while they wait. The
 //! example `ten_thousand` runs it against a server in another process.
 
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::rc::Rc;
@@ -53,6 +54,8 @@ pub struct Tally {
     pub dropped_idle: usize,
     /// Clients the server told it was shutting down.
     pub told_shutdown: usize,
+    /// Echoes that came back whole, before the server shut down.
+    pub echoes: usize,
     /// Clients whose connection the server closed without a word.
     pub closed: usize,
     /// Anything else: what went wrong, one line per client.
@@ -72,6 +75,7 @@ impl Tally {
         self.reset += other.reset;
         self.dropped_idle += other.dropped_idle;
         self.told_shutdown += other.told_shutdown;
+        self.echoes += other.echoes;
         self.closed += other.closed;
         self.failures.extend(other.failures);
     }
@@ -283,27 +287,64 @@ pub async fn slowloris(
 }
 // ANCHOR_END: slowloris
 
-/// Every client waits for the server to end its connection, as it shuts
-/// down: each must be told, or closed cleanly.
+// ANCHOR: until_shutdown
+/// Every client at once, each in a task of its own, sends its line and
+/// reads the echo, again and again, until the server ends the
+/// connection; once every client has had an echo, `shut_down` is called
+/// (the example sends the server a Ctrl-C). Each must then be told the
+/// server is shutting down, or closed cleanly: a line sent as the server
+/// gave up is answered with the goodbye, never with a reset.
 ///
 /// # Errors
 /// Outside a running loop.
-pub async fn await_shutdown(clients: Vec<Client>) -> Result<Tally, FutureError> {
-    let waiting = clients.into_iter().map(|client| async move {
-        let mut tally = Tally::default();
-        let number = client.number;
-        match client.hear_the_end().await? {
-            End::Said(goodbye) if goodbye == SHUTDOWN_FAREWELL => tally.told_shutdown = 1,
-            End::Closed => tally.closed = 1,
-            end => {
-                let failure = format!("client {number}: {}", end.describe());
-                tally.failures.push(failure);
+pub async fn until_shutdown(
+    clients: Vec<Client>,
+    size: usize,
+    shut_down: impl FnOnce() + 'static,
+) -> Result<Tally, FutureError> {
+    let everyone = clients.len();
+    let echoed_once = Rc::new(Cell::new(0));
+    let shut_down = Rc::new(RefCell::new(Some(shut_down)));
+    let conversations = clients.into_iter().map(|client| {
+        let (echoed_once, shut_down) = (Rc::clone(&echoed_once), Rc::clone(&shut_down));
+        async move {
+            let line = line_of(client.number, size);
+            let expected = [b"echo: ".as_slice(), &line].concat();
+            let mut tally = Tally::default();
+            loop {
+                send_in_pieces(&client.writer, &line, 2).await?;
+                let answer = client.reader.readline().await?;
+                if answer != expected {
+                    let number = client.number;
+                    let end = client.hear_the_end_after(answer).await?;
+                    match end {
+                        End::Said(goodbye) if goodbye == SHUTDOWN_FAREWELL => {
+                            tally.told_shutdown = 1;
+                        }
+                        End::Closed => tally.closed = 1,
+                        end => tally
+                            .failures
+                            .push(format!("client {number}: {}", end.describe())),
+                    }
+                    return Ok(tally);
+                }
+                tally.sent += line.len();
+                tally.echoed += line.len();
+                tally.echoes += 1;
+                if tally.echoes == 1 {
+                    echoed_once.set(echoed_once.get() + 1);
+                    if echoed_once.get() == everyone {
+                        if let Some(shut_down) = shut_down.borrow_mut().take() {
+                            shut_down();
+                        }
+                    }
+                }
             }
         }
-        Ok(tally)
     });
-    sum(gather_return_exceptions(waiting)?.await?)
+    sum(gather_return_exceptions(conversations)?.await?)
 }
+// ANCHOR_END: until_shutdown
 
 /// How the server ended a connection.
 enum End {
@@ -328,17 +369,22 @@ impl End {
 impl Client {
     /// Read to the end of the stream, how the server ended it; then close.
     async fn hear_the_end(self) -> Result<End, FutureError> {
-        let said = self.reader.read_to_end().await;
+        self.hear_the_end_after(Vec::new()).await
+    }
+
+    /// [`hear_the_end`](Self::hear_the_end), `first` having come already.
+    async fn hear_the_end_after(self, first: Vec<u8>) -> Result<End, FutureError> {
+        let rest = self.reader.read_to_end().await;
         self.writer.close();
-        let said = match said {
-            Ok(said) => said,
+        let said = match rest {
+            Ok(rest) => [first, rest].concat(),
             Err(error) => return Ok(End::Other(error.to_string())),
         };
         let text = String::from_utf8_lossy(&said);
         Ok(match text.split_once('\n') {
             None if text.is_empty() => End::Closed,
             Some((line, "")) => End::Said(line.to_string()),
-            _ => End::Other(format!("{text:?}")),
+            _ => End::Other(format!("{:?}", &text[..text.len().min(60)])),
         })
     }
 }
