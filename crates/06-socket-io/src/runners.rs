@@ -25,9 +25,16 @@ use stage05_cancellation::{Runner, RunnerError};
 
 use crate::epoll::EpollSelector;
 
+/// How long the tasks cancelled at the end may take to clean up, in
+/// seconds: long enough for a server's goodbyes and lingering closes
+/// (`scenarios::echo`), even to ten thousand clients on a busy machine.
+/// asyncio's `run` waits for them for ever; a second Ctrl-C cuts it short.
+pub const GRACE: f64 = 10.0;
+
 // ANCHOR: run
 /// asyncio's `run(main)` on an epoll loop on the real clock: run `main`
-/// to its end, Ctrl-C cancelling it, then cancel and reap what is left.
+/// to its end, Ctrl-C cancelling it, then cancel and reap what is left,
+/// giving it [`GRACE`] seconds.
 ///
 /// # Errors
 /// As stage 5's `Runner::run` and `Runner::close`: `Interrupted` after a
@@ -37,7 +44,7 @@ pub fn run<T: 'static>(
 ) -> Result<T, RunnerError> {
     let selector =
         EpollSelector::new().map_err(|error| RunnerError::Loop(LoopError::Poll(error)))?;
-    let runner = Runner::with_selector(RealClock::new(), selector)?;
+    let runner = Runner::with_selector(RealClock::new(), selector)?.with_grace(GRACE);
     let outcome = runner.run(main);
     let closed = runner.close();
     // Main's failure says more than the close's.

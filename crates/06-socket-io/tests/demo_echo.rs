@@ -68,6 +68,8 @@ fn the_server_echoes_the_client_and_ctrl_c_says_goodbye_and_exits_0() {
         0,
         "then the end"
     );
+    // And the client closes its end, which the server, lingering, waits for.
+    drop((stays, stays_reader));
 
     let status = server.wait().unwrap();
     let mut last = String::new();
@@ -156,6 +158,9 @@ fn the_server_with_a_monitor_shows_a_connection_s_task_in_ps() {
     console_reader.read_to_string(&mut bye).unwrap();
     assert_eq!(bye, "Bye\n");
 
+    // The echo client leaves first, so that the server's goodbye to it
+    // does not linger for its end.
+    drop((client, client_reader));
     common::interrupt(server);
     assert_eq!(server.wait().unwrap().code(), Some(0));
 }

@@ -64,8 +64,9 @@ pub async fn handle_client(
     }
 }
 
-/// How long a goodbye waits for the client to close its end, in seconds.
-const LINGER: f64 = 1.0;
+/// How long a goodbye waits for the client to close its end, in seconds
+/// (nginx's `lingering_timeout`).
+const LINGER: f64 = 5.0;
 
 // ANCHOR: linger
 /// A lingering close, as web servers make one: after a goodbye, shut our

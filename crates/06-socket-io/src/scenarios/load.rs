@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use socket2::SockRef;
-use stage04_futures_tasks::{FutureError, Semaphore};
+use stage04_futures_tasks::{Event, FutureError, Semaphore};
 use stage05_cancellation::{gather_return_exceptions, yield_now};
 
 use super::echo::{IDLE_FAREWELL, SHUTDOWN_FAREWELL};
@@ -118,6 +118,15 @@ impl Client {
     /// Connect, say hello, and hear it back.
     async fn open(address: SocketAddr, number: usize) -> Result<Client, FutureError> {
         let (reader, writer) = open_connection(address).await?;
+        Client::greet(reader, writer, number).await
+    }
+
+    /// On a connection made: say hello, and hear it back.
+    async fn greet(
+        reader: StreamReader,
+        writer: StreamWriter,
+        number: usize,
+    ) -> Result<Client, FutureError> {
         writer.write(HELLO)?;
         let answer = reader.readline().await?;
         if answer != b"echo: hello\n" {
@@ -198,7 +207,10 @@ pub async fn exchange(
 /// Clients numbered `numbers`, at most [`CONNECTING_AT_ONCE`] at a time, each
 /// connecting, sending its line as in [`exchange`], and leaving once
 /// answered: what a server short of descriptors can still serve, as each
-/// client that leaves frees one.
+/// client that leaves frees one. The first of them wait for each other to
+/// be connected (the kernel completes a connection the server has not
+/// accepted yet) before saying hello, so that a server with fewer
+/// descriptors than [`CONNECTING_AT_ONCE`] surely runs out.
 ///
 /// # Errors
 /// Outside a running loop.
@@ -209,14 +221,21 @@ pub async fn one_by_one(
     pieces: usize,
 ) -> Result<Tally, FutureError> {
     let connecting = Rc::new(Semaphore::new(CONNECTING_AT_ONCE));
+    let first_wave = numbers.len().min(CONNECTING_AT_ONCE);
+    let (connected, all_in) = (Rc::new(Cell::new(0)), Rc::new(Event::new()));
     let clients = numbers.map(|number| {
         let connecting = Rc::clone(&connecting);
+        let (connected, all_in) = (Rc::clone(&connected), Rc::clone(&all_in));
         async move {
             let _turn = connecting.acquire().await?;
-            Client::open(address, number)
-                .await?
-                .converse(size, pieces)
-                .await
+            let (reader, writer) = open_connection(address).await?;
+            connected.set(connected.get() + 1);
+            if connected.get() == first_wave {
+                all_in.set();
+            }
+            all_in.wait().await?;
+            let client = Client::greet(reader, writer, number).await?;
+            client.converse(size, pieces).await
         }
     });
     sum(gather_return_exceptions(clients)?.await?)
