@@ -181,7 +181,12 @@ fn load(plan: &Plan) -> Result<(), String> {
     let (report, asked) = (out.clone(), plan.clone());
     let tally = run(async move { clients(&asked, address, pid, &report).await })
         .map_err(|error| error.to_string())?;
-    let (status, reports) = server.stop();
+    // Ctrl-C'd already, it is closing: a second Ctrl-C would cut that short.
+    let (status, reports) = if plan.interrupt {
+        server.wait()
+    } else {
+        server.stop()
+    };
     say_tally(&out, plan, &tally);
     let (accept_reports, other_reports) = sort_reports(&reports);
     if plan.server_fds.is_some() {
@@ -374,12 +379,17 @@ impl ServerProcess {
         Ok(server)
     }
 
-    /// Ctrl-C it, if still running, and wait: its exit status, and what
-    /// it wrote on its standard error.
+    /// Ctrl-C it, if still running, and wait for it to end.
     fn stop(mut self) -> (Option<i32>, Vec<String>) {
         if let Ok(None) = self.child.try_wait() {
             interrupt(self.child.id());
         }
+        self.wait()
+    }
+
+    /// Wait for it to end: its exit status, and what it wrote on its
+    /// standard error.
+    fn wait(mut self) -> (Option<i32>, Vec<String>) {
         let status = self.child.wait().ok().and_then(|status| status.code());
         let reports = self
             .stderr
