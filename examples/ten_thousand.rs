@@ -259,10 +259,8 @@ fn say_tally(out: &Transcript, plan: &Plan, tally: &Tally) {
     if plan.interrupt {
         out.say(format!(
             "Ctrl-C while every client sent lines: {} told \"Server shutting down\", \
-             {} closed without a word; every echo before it whole: {}",
-            tally.told_shutdown,
-            tally.closed,
-            if tally.lost() == 0 { "yes" } else { "no" }
+             {} closed without a word",
+            tally.told_shutdown, tally.closed
         ));
     }
     if plan.slowloris > 0 {

@@ -128,7 +128,8 @@ fn ctrl_c_under_load_tells_every_client_and_the_server_exits_0() {
         [
             "10000 connections open at once, each said hello; 0 failed",
             "Ctrl-C while every client sent lines: 10000 told \"Server shutting down\", \
-             0 closed without a word; every echo before it whole: yes",
+             0 closed without a word",
+            // An answer neither the echo nor the goodbye would be a failure.
             "0 failed",
             "server: exit status 0, 0 other line(s) on its standard error",
         ]

@@ -5,7 +5,7 @@
 //! this module: it is a client program, written as an asyncio program
 //! would be, with `open_connection`, a `Semaphore` and `gather`, plus the
 //! faults a real server meets: clients that reset mid-message, clients
-//! that dawdle (slowloris), and a server shut down while they wait. The
+//! that dawdle (slowloris), and a server shut down while they talk. The
 //! example `ten_thousand` runs it against a server in another process.
 
 use std::cell::{Cell, RefCell};
@@ -46,7 +46,7 @@ pub struct Tally {
     pub served: usize,
     /// Bytes the served clients sent in their message.
     pub sent: usize,
-    /// Bytes that came back as sent (`echo: ` and the line).
+    /// Of those, the bytes that came back as sent (after `echo: `).
     pub echoed: usize,
     /// Clients that reset their connection on purpose.
     pub reset: usize,
@@ -312,7 +312,8 @@ pub async fn slowloris(
 /// connection; once every client has had an echo, `shut_down` is called
 /// (the example sends the server a Ctrl-C). Each must then be told the
 /// server is shutting down, or closed cleanly: a line sent as the server
-/// gave up is answered with the goodbye, never with a reset.
+/// gave up is answered with the goodbye, never with a reset; an answer
+/// that is neither the echo nor the goodbye is a failure.
 ///
 /// # Errors
 /// Outside a running loop.
