@@ -1,4 +1,4 @@
-"""The Python servers of stage 6's echo benchmark (``benches/echo.rs``).
+"""The Python servers of stage 6's echo benchmark (``benches/echo/``).
 
 They mirror uvloop's own echo benchmark (``examples/bench/echoserver.py``
 in uvloop's repository, which its vmbench suite runs): an echo of bytes as
