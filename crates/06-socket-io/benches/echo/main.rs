@@ -17,7 +17,7 @@
 //!   of its own and `write_all`, without a buffer kept per connection:
 //!   see `tokio_server_main`); asyncio's streams and
 //!   protocols on Debian's `python3`, and uvloop's, from `echo_servers.py`
-//!   beside this file. uvloop is installed by this benchmark into a
+//!   in `benches/`. uvloop is installed by this benchmark into a
 //!   virtual environment of that same Python, `target/echo-bench/venv`,
 //!   if it is not there yet; if that fails, its rows say why and the rest
 //!   runs. Every server sets `TCP_NODELAY` on its connections.
