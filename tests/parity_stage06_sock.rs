@@ -43,11 +43,13 @@ mod common;
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
+use std::time::Duration;
 
 use demo_support::Transcript;
 use mio::net::{TcpListener, TcpStream};
+use socket2::{Domain, SockRef, Socket, Type};
 use stage01_generator_loop::RealClock;
 use stage02_timed_events::AbstractEventLoop;
 use stage03_read_readiness::{SelectorEventLoop, SelectorEvents};
@@ -278,55 +280,22 @@ fn reset_while_reading() {
 /// Close `sock`, its only holder handing it over, with `SO_LINGER` of
 /// zero: the kernel sends a reset, not an orderly end.
 fn reset(sock: Rc<TcpStream>) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket descriptor, and a pointer to a live `linger`
-    // whose size is passed with it.
-    #[allow(unsafe_code)]
-    let set = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            std::ptr::from_ref(&linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(set, 0, "setsockopt(SO_LINGER)");
+    let linger = SockRef::from(&*sock).set_linger(Some(Duration::ZERO));
+    linger.expect("setsockopt(SO_LINGER)");
     drop(Rc::try_unwrap(sock).expect("the case holds the only handle"));
 }
 
 /// A TCP socket bound to a free port of 127.0.0.1 and not listening, and
 /// its address: what neither std nor mio makes (their listeners listen).
 fn bound_not_listening() -> (OwnedFd, SocketAddr) {
-    // SAFETY: socket(2) with constant arguments; the descriptor it returns
-    // is owned from here on (and checked first).
-    #[allow(unsafe_code)]
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
-    assert!(fd >= 0, "socket(2)");
-    // SAFETY: a fresh descriptor that nothing else owns.
-    #[allow(unsafe_code)]
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut address = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let mut length = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: `address` is a live `sockaddr_in` and `length` its size, for
-    // bind(2) to read and getsockname(2) to write.
-    #[allow(unsafe_code)]
-    let (bound, named) = unsafe {
-        let pointer = std::ptr::from_mut(&mut address).cast::<libc::sockaddr>();
-        let bound = libc::bind(fd, pointer, length);
-        (bound, libc::getsockname(fd, pointer, &mut length))
-    };
-    assert_eq!((bound, named), (0, 0), "bind(2), getsockname(2)");
-    let port = u16::from_be(address.sin_port);
-    (owned, SocketAddr::from(([127, 0, 0, 1], port)))
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket(2)");
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind(2)");
+    let address = socket
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .expect("an IP address");
+    (socket.into(), address)
 }

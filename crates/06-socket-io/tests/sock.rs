@@ -239,33 +239,15 @@ fn recv_into_waits_for_data_and_fills_the_callers_buffer() {
 /// A TCP socket bound to a free port of 127.0.0.1 and not listening, and
 /// its address: what neither std nor mio makes (their listeners listen).
 fn bound_not_listening() -> (std::os::fd::OwnedFd, SocketAddr) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: socket(2) with constant arguments; the descriptor it returns
-    // is owned from here on (and checked first).
-    #[allow(unsafe_code)]
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
-    assert!(fd >= 0, "socket(2)");
-    // SAFETY: a fresh descriptor that nothing else owns.
-    #[allow(unsafe_code)]
-    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-    let mut address = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let mut length = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: `address` is a live `sockaddr_in` and `length` its size, for
-    // bind(2) to read and getsockname(2) to write.
-    #[allow(unsafe_code)]
-    let (bound, named) = unsafe {
-        let pointer = std::ptr::from_mut(&mut address).cast::<libc::sockaddr>();
-        let bound = libc::bind(fd, pointer, length);
-        (bound, libc::getsockname(fd, pointer, &mut length))
-    };
-    assert_eq!((bound, named), (0, 0), "bind(2), getsockname(2)");
-    let port = u16::from_be(address.sin_port);
-    (owned, SocketAddr::from(([127, 0, 0, 1], port)))
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket(2)");
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind(2)");
+    let address = socket
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .expect("an IP address");
+    (socket.into(), address)
 }
